@@ -1,0 +1,29 @@
+"""Gymnasium environments that turn instance segmentation into superpixel-graph partitioning.
+
+Importing this package registers the environments, e.g.
+``gymnasium.make("SuperpixelSeg-Circles-v0")``.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+from gym_superpixel_seg.env import SuperpixelSegEnv
+from gym_superpixel_seg.sources import ArraySource, CirclesSource, ImageSource, Sample
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArraySource",
+    "CirclesSource",
+    "ImageSource",
+    "Sample",
+    "SuperpixelSegEnv",
+    "__version__",
+]
+
+_ENVIRONMENTS = {
+    "SuperpixelSeg-Circles-v0": "gym_superpixel_seg.circles:CirclesEnv",
+}
+
+for _env_id, _entry_point in _ENVIRONMENTS.items():
+    if _env_id not in registry:
+        register(id=_env_id, entry_point=_entry_point, max_episode_steps=1)

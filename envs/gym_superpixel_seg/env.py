@@ -1,0 +1,347 @@
+"""The generic superpixel-graph segmentation environment."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
+
+from gym_superpixel_seg.graph import EDGE_FEATURE_NAMES, NODE_FEATURE_NAMES, SuperpixelGraph, build_graph
+from gym_superpixel_seg.metrics import segmentation_metrics
+from gym_superpixel_seg.partition import (
+    SOLVERS,
+    ground_truth_action,
+    project_to_pixels,
+    solve_multicut,
+    weights_to_costs,
+)
+from gym_superpixel_seg.render import render_panels
+from gym_superpixel_seg.sources import ImageSource, Sample, validate_image
+from gym_superpixel_seg.subgraphs import extract_subgraphs
+from gym_superpixel_seg.superpixels import mutex_watershed_superpixels
+
+DEFAULT_SUBGRAPH_SIZES = (6, 12, 32, 128)
+
+
+class SuperpixelSegEnv(gym.Env):
+    """Instance segmentation as one-step partitioning of a superpixel graph.
+
+    ## Description
+    On ``reset`` an image is drawn from ``source``, over-segmented into superpixels, and turned
+    into a region adjacency graph with node and edge features plus sets of connected edge
+    subgraphs. The agent answers with one weight in [0, 1] per edge (1 = cut, 0 = merge);
+    ``step`` turns the weights into multicut costs, solves the multicut, projects the node
+    labels to a pixel segmentation and scores it with ``reward``. Episodes are one step long.
+
+    ## Action Space
+    ``Box(0, 1, (max_edges,), float32)``. An action may have length E (the number of edges of
+    the current graph, ``info["n_edges"]``) or ``max_edges`` (padded; entries past E are
+    ignored). Any other length, NaN or inf, or values outside [0, 1] raise ``ValueError``.
+    Edge i joins nodes ``obs["graph"].edge_links[i]``.
+
+    ## Observation Space
+    A ``Dict``:
+
+    - ``"graph"``: ``Graph`` instance with ``nodes`` (N, F) node features, ``edges`` (E, G)
+      edge features and ``edge_links`` (E, 2) node index pairs (u < v). Node i is superpixel i.
+    - ``"image"``: (H, W, C) float32 image in [0, 1].
+    - ``"superpixels"``: (H, W) int64 superpixel ids 0..N-1.
+    - ``"subgraphs"``: ``Dict`` with one entry per subgraph size k (key ``k``, an int):
+      a stacked ``Sequence`` of (S_k, k) int64 edge indices. Each row is a connected set of k
+      edges; rows overlap and together cover every edge (see ``gym_superpixel_seg.subgraphs``).
+
+    ## Rewards
+    ``reward(context)`` gives one reward per edge (for object rewards: the max of the two
+    superpixels' object scores); a subgraph's reward is the mean of its edges' rewards. The
+    scalar reward is the mean over all subgraphs of all sizes (0.0 if the graph has no edge).
+    ``info["subgraph_rewards"]`` holds ``{k: (S_k,) rewards}`` in the row order of
+    ``obs["subgraphs"][k]``.
+
+    ## Episode End
+    Every step terminates the episode (``terminated=True``); it is never truncated.
+
+    ## Arguments
+    - ``source``: an :class:`ImageSource` drawing images (and ground truth).
+    - ``reward``: a :class:`seg_rewards.SegmentationReward`.
+    - ``superpixel_fn``: image -> (H, W) consecutive superpixel ids 0..N-1.
+    - ``subgraph_sizes``: subgraph sizes in edges.
+    - ``max_edges``: length of the action space; a graph with more edges is an error at reset.
+    - ``beta``: boundary bias of the multicut costs (> 0.5 favours cutting).
+    - ``solver``: multicut solver name, one of ``partition.SOLVERS``.
+    - ``pixel_feature_fn``: optional image -> (H, W, D) embeddings pooled into node features.
+    - ``n_pixel_features``: D, the number of channels ``pixel_feature_fn`` returns.
+    - ``compute_metrics``: compute ``info["metrics"]`` when ground truth is known.
+    - ``metrics_background``: background convention for metrics (see ``segmentation_metrics``).
+    - ``render_mode``: ``None`` or ``"rgb_array"``.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
+
+    def __init__(
+        self,
+        source: ImageSource,
+        reward: SegmentationReward,
+        *,
+        superpixel_fn: Callable[[np.ndarray], np.ndarray] = mutex_watershed_superpixels,
+        subgraph_sizes: Sequence[int] = DEFAULT_SUBGRAPH_SIZES,
+        max_edges: int = 4096,
+        beta: float = 0.5,
+        solver: str = "kernighan-lin",
+        pixel_feature_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+        n_pixel_features: int = 0,
+        compute_metrics: bool = True,
+        metrics_background: str | None = "largest",
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown multicut solver {solver!r}; choose one of {sorted(SOLVERS)}")
+        if not 0 < beta < 1:
+            raise ValueError(f"beta must be in (0, 1), got {beta}")
+        if max_edges < 1:
+            raise ValueError(f"max_edges must be >= 1, got {max_edges}")
+        sizes = tuple(int(k) for k in subgraph_sizes)
+        if not sizes or min(sizes) < 1 or len(set(sizes)) != len(sizes):
+            raise ValueError(f"subgraph_sizes must be distinct integers >= 1, got {subgraph_sizes}")
+        if (pixel_feature_fn is None) != (n_pixel_features == 0):
+            raise ValueError("give pixel_feature_fn and n_pixel_features > 0 together, or neither")
+        self.source = source
+        self.reward_fn = reward
+        self.superpixel_fn = superpixel_fn
+        self.subgraph_sizes = sizes
+        self.max_edges = int(max_edges)
+        self.beta = float(beta)
+        self.solver = solver
+        self.pixel_feature_fn = pixel_feature_fn
+        self.compute_metrics = compute_metrics
+        self.metrics_background = metrics_background
+        self.render_mode = render_mode
+
+        height, width, channels = source.image_shape
+        n_node_features = channels + len(NODE_FEATURE_NAMES) + int(n_pixel_features)
+        self.action_space = spaces.Box(0.0, 1.0, shape=(self.max_edges,), dtype=np.float32)
+        self.observation_space = spaces.Dict(
+            {
+                "graph": spaces.Graph(
+                    node_space=spaces.Box(-np.inf, np.inf, (n_node_features,), np.float32),
+                    edge_space=spaces.Box(-np.inf, np.inf, (len(EDGE_FEATURE_NAMES),), np.float32),
+                ),
+                "image": spaces.Box(0.0, 1.0, (height, width, channels), np.float32),
+                "superpixels": spaces.Box(0, height * width - 1, (height, width), np.int64),
+                "subgraphs": spaces.Dict(
+                    {
+                        k: spaces.Sequence(
+                            spaces.Box(0, self.max_edges - 1, (k,), np.int64), stack=True
+                        )
+                        for k in sizes
+                    }
+                ),
+            }
+        )
+        self._sample: Sample | None = None
+        self._superpixels: np.ndarray | None = None
+        self._graph: SuperpixelGraph | None = None
+        self._subgraphs: dict[int, np.ndarray] | None = None
+        self._last_step: dict[str, Any] | None = None
+        #: Seconds spent in each stage of the last reset() or step() (kept out of ``info`` so
+        #: that info stays deterministic for a seed).
+        self.last_timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ reset
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Draw a new image and build its graph. ``options={"sample": Sample}`` uses a given image."""
+        super().reset(seed=seed)
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        if options and "sample" in options:
+            sample = options["sample"]
+            sample = Sample(validate_image(sample.image), sample.ground_truth)
+        else:
+            sample = self.source.sample(self.np_random)
+        timings["source"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        superpixels = np.asarray(self.superpixel_fn(sample.image))
+        if superpixels.shape != sample.image.shape[:2]:
+            raise ValueError(
+                f"superpixel_fn returned shape {superpixels.shape}, image is {sample.image.shape[:2]}"
+            )
+        timings["superpixels"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        pixel_features = None if self.pixel_feature_fn is None else self.pixel_feature_fn(sample.image)
+        graph = build_graph(superpixels, sample.image, pixel_features=pixel_features)
+        timings["graph"] = time.perf_counter() - start
+        if graph.n_edges > self.max_edges:
+            raise ValueError(
+                f"the superpixel graph has {graph.n_edges} edges but max_edges={self.max_edges}; "
+                "raise the max_edges option of the environment"
+            )
+
+        start = time.perf_counter()
+        subgraphs = extract_subgraphs(graph.edges, graph.n_nodes, self.subgraph_sizes, self.np_random)
+        timings["subgraphs"] = time.perf_counter() - start
+
+        self._sample, self._superpixels, self._graph = sample, superpixels, graph
+        self._subgraphs, self._last_step = subgraphs, None
+        info: dict[str, Any] = {
+            "n_nodes": graph.n_nodes,
+            "n_edges": graph.n_edges,
+        }
+        self.last_timings = timings
+        if sample.ground_truth is not None:
+            info["ground_truth"] = sample.ground_truth
+        return self._observation(), info
+
+    def _observation(self) -> dict[str, Any]:
+        # Fresh copies every call: users may keep and modify what they were given.
+        graph = self._graph
+        return {
+            "graph": spaces.GraphInstance(
+                nodes=graph.node_features.copy(),
+                edges=graph.edge_features.copy(),
+                edge_links=graph.edges.copy(),
+            ),
+            "image": self._sample.image.copy(),
+            "superpixels": self._superpixels.astype(np.int64),
+            "subgraphs": {k: rows.copy() for k, rows in self._subgraphs.items()},
+        }
+
+    # ------------------------------------------------------------------- step
+    def validate_action(self, action: Any) -> np.ndarray:
+        """Return the (E,) float64 edge weights of ``action`` or raise ValueError saying why."""
+        if self._graph is None:
+            raise RuntimeError("call reset() before step()")
+        n_edges = self._graph.n_edges
+        weights = np.asarray(action, dtype=np.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"action must be 1-D (one weight per edge), got shape {weights.shape}")
+        if len(weights) not in (n_edges, self.max_edges):
+            raise ValueError(
+                f"action has length {len(weights)}; expected {n_edges} (the number of edges of "
+                f"this graph) or {self.max_edges} (max_edges, padded)"
+            )
+        weights = weights[:n_edges]
+        if not np.all(np.isfinite(weights)):
+            bad = np.flatnonzero(~np.isfinite(weights))
+            raise ValueError(f"action contains NaN or inf at edge indices {bad[:10].tolist()}")
+        if np.any((weights < 0) | (weights > 1)):
+            bad = np.flatnonzero((weights < 0) | (weights > 1))
+            raise ValueError(
+                f"action values must be in [0, 1]; edge indices {bad[:10].tolist()} are outside "
+                f"(min {weights.min():.4g}, max {weights.max():.4g})"
+            )
+        return weights
+
+    def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        weights = self.validate_action(action)
+        graph, superpixels = self._graph, self._superpixels
+        timings: dict[str, float] = {}
+
+        start = time.perf_counter()
+        costs = weights_to_costs(weights, beta=self.beta)
+        node_labels = solve_multicut(graph.rag, costs, graph.n_nodes, solver=self.solver)
+        timings["multicut"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        segmentation = project_to_pixels(node_labels, superpixels)
+        timings["projection"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        context = RewardContext(
+            segmentation=segmentation,
+            superpixels=superpixels,
+            node_labels=node_labels,
+            edges=graph.edges,
+            action=weights,
+            image=self._sample.image,
+        )
+        result = self.reward_fn(context)
+        timings["reward"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        edge_rewards = np.asarray(result.edge_rewards, dtype=np.float64)
+        if edge_rewards.shape != (graph.n_edges,):
+            raise ValueError(
+                f"{type(self.reward_fn).__name__} returned {edge_rewards.shape} edge rewards for "
+                f"{graph.n_edges} edges"
+            )
+        subgraph_rewards = subgraph_rewards_from_edges(edge_rewards, self._subgraphs)
+        all_rewards = np.concatenate(list(subgraph_rewards.values()))
+        reward = float(all_rewards.mean()) if all_rewards.size else 0.0
+        timings["subgraph_mapping"] = time.perf_counter() - start
+
+        info: dict[str, Any] = {
+            "segmentation": segmentation,
+            "node_labels": node_labels,
+            "subgraph_rewards": subgraph_rewards,
+            "edge_rewards": edge_rewards,
+            "superpixel_rewards": result.superpixel_rewards,
+            "object_rewards": {"labels": result.object_labels, "scores": result.object_scores},
+            "reward_extras": result.extras,
+            "n_edges": graph.n_edges,
+        }
+        if self.compute_metrics and self._sample.ground_truth is not None:
+            start = time.perf_counter()
+            info["metrics"] = segmentation_metrics(
+                segmentation, self._sample.ground_truth, background=self.metrics_background
+            )
+            timings["metrics"] = time.perf_counter() - start
+        self.last_timings = timings
+        self._last_step = {"action": weights, **info}
+        return self._observation(), reward, True, False, info
+
+    # ---------------------------------------------------------------- helpers
+    def ground_truth_action(self) -> np.ndarray:
+        """The (E,) ideal action: cut iff the two superpixels' majority ground-truth labels differ."""
+        if self._sample is None:
+            raise RuntimeError("call reset() first")
+        if self._sample.ground_truth is None:
+            raise ValueError("this image source provides no ground truth")
+        return ground_truth_action(self._graph.edges, self._superpixels, self._sample.ground_truth)
+
+    @property
+    def graph(self) -> SuperpixelGraph:
+        """The current superpixel graph (after reset)."""
+        if self._graph is None:
+            raise RuntimeError("call reset() first")
+        return self._graph
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
+            return None
+        if self._sample is None:
+            raise RuntimeError("call reset() before render()")
+        last = self._last_step or {}
+        return render_panels(
+            self._sample.image,
+            self._superpixels,
+            self._graph.edges,
+            action=last.get("action"),
+            segmentation=last.get("segmentation"),
+            superpixel_rewards=_node_rewards(last, self._graph),
+        )
+
+
+def _node_rewards(last_step: dict[str, Any], graph: SuperpixelGraph) -> np.ndarray | None:
+    """Per-superpixel rewards for the reward map (edge-defined rewards: mean of incident edges)."""
+    if not last_step:
+        return None
+    if last_step.get("superpixel_rewards") is not None:
+        return np.asarray(last_step["superpixel_rewards"])
+    edge_rewards = last_step["edge_rewards"]
+    total = np.bincount(graph.edges.ravel(), np.repeat(edge_rewards, 2), minlength=graph.n_nodes)
+    count = np.bincount(graph.edges.ravel(), minlength=graph.n_nodes)
+    return total / np.maximum(count, 1)

@@ -1,0 +1,60 @@
+"""Segmentation quality against ground truth (elf.evaluation)."""
+
+from __future__ import annotations
+
+import numpy as np
+from elf.evaluation import mean_segmentation_accuracy, symmetric_best_dice_score, variation_of_information
+
+#: IoU thresholds of the mean segmentation accuracy (DSB 2018 "AP").
+MSA_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
+
+
+def largest_object_as_background(segmentation: np.ndarray) -> np.ndarray:
+    """Relabel so that the largest object is 0 and the others are 1..K-1 (consecutive)."""
+    values, inverse, counts = np.unique(segmentation, return_inverse=True, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    new_ids = np.empty(len(values), np.int64)
+    new_ids[order] = np.arange(len(values))
+    return new_ids[inverse].reshape(segmentation.shape)
+
+
+def segmentation_metrics(
+    segmentation: np.ndarray, ground_truth: np.ndarray, *, background: str | None = "largest"
+) -> dict[str, float]:
+    """SBD, VI split / merge and mSA of a segmentation.
+
+    Ground-truth label 0 is background. SBD and mSA ignore background objects on both sides.
+
+    Args:
+        segmentation: (H, W) instance labels.
+        ground_truth: (H, W) instance labels, 0 = background.
+        background: how the segmentation's background is found: ``"largest"`` treats its
+            largest object as background (the convention of the Circles reward), ``"zero"``
+            takes label 0 as is, ``None`` means the segmentation has no background (every
+            object is foreground, e.g. densely labelled tissue).
+
+    Returns:
+        ``{"sbd", "vi_split", "vi_merge", "msa"}``: VI split is the conditional entropy
+        H(segmentation | ground truth) (over-segmentation), VI merge H(ground truth |
+        segmentation) (under-segmentation), both in bits.
+    """
+    segmentation = np.asarray(segmentation)
+    ground_truth = np.asarray(ground_truth)
+    if segmentation.shape != ground_truth.shape:
+        raise ValueError(f"segmentation {segmentation.shape} and ground truth {ground_truth.shape} differ in shape")
+    if background == "largest":
+        segmentation = largest_object_as_background(segmentation)
+    elif background is None:
+        _, inverse = np.unique(segmentation, return_inverse=True)
+        segmentation = inverse.reshape(segmentation.shape) + 1
+    elif background != "zero":
+        raise ValueError(f"background must be 'largest', 'zero' or None, got {background!r}")
+    segmentation = segmentation.astype(np.uint32)
+    ground_truth = ground_truth.astype(np.uint32)
+    vi_split, vi_merge = variation_of_information(segmentation, ground_truth)
+    return {
+        "sbd": float(symmetric_best_dice_score(segmentation, ground_truth)),
+        "vi_split": float(vi_split),
+        "vi_merge": float(vi_merge),
+        "msa": float(mean_segmentation_accuracy(segmentation, ground_truth, thresholds=list(MSA_THRESHOLDS))),
+    }

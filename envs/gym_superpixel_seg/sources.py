@@ -1,0 +1,213 @@
+"""Image sources: where an environment's images (and ground truth, if any) come from."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image drawn from a source.
+
+    Attributes:
+        image: (H, W, C) float32 image with values in [0, 1].
+        ground_truth: (H, W) integer instance labels (0 = background), or None when unknown.
+    """
+
+    image: np.ndarray
+    ground_truth: np.ndarray | None = None
+
+
+def validate_image(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as (H, W, C) float32, or raise a ValueError that says what is wrong.
+
+    Accepts (H, W) grayscale or (H, W, C) images with C in 1..4, finite values.
+    """
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3:
+        raise ValueError(
+            f"image must be 2-D (H, W) or 3-D (H, W, C), got {image.ndim} dimensions "
+            f"with shape {image.shape}"
+        )
+    if not 1 <= image.shape[2] <= 4:
+        raise ValueError(f"image must have 1 to 4 channels (last axis), got shape {image.shape}")
+    if min(image.shape[:2]) < 8:
+        raise ValueError(f"image must be at least 8x8 pixels, got shape {image.shape[:2]}")
+    if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
+        raise ValueError(f"image must be real-valued, got dtype {image.dtype}")
+    image = image.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(image)):
+        raise ValueError("image contains NaN or inf values")
+    return image
+
+
+class ImageSource(ABC):
+    """Something that draws (image, ground truth) samples from a numpy random generator."""
+
+    @property
+    @abstractmethod
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of every image this source draws."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator) -> Sample:
+        """Draw one sample; all randomness must come from ``rng``."""
+
+
+class CirclesSource(ImageSource):
+    """Irregular textured disks on a structured background (paper section 4.1).
+
+    The background is the sum of two radial sinusoid patterns with random centres and
+    frequencies, clipped and lightly blurred, mapped between two random colours. Disks are
+    slightly irregular (low-frequency radius perturbation), textured, do not overlap and
+    have colours that differ from the background's while overlapping its range, so that a
+    plain gradient does not separate them.
+
+    Args:
+        shape: (H, W) of the images.
+        n_disks: number of disks placed (fewer if they do not fit).
+        radius_range: (min, max) disk radius in pixels.
+        irregularity: relative amplitude of the radius perturbation (0 = perfect disks).
+        noise_std: standard deviation of additive gaussian pixel noise.
+        blur_sigma: sigma of the gaussian blur applied to the background pattern.
+    """
+
+    def __init__(
+        self,
+        *,
+        shape: tuple[int, int] = (256, 256),
+        n_disks: int = 20,
+        radius_range: tuple[float, float] = (10.0, 19.0),
+        irregularity: float = 0.08,
+        noise_std: float = 0.03,
+        blur_sigma: float = 1.0,
+    ) -> None:
+        if len(shape) != 2 or min(shape) < 32:
+            raise ValueError(f"shape must be (H, W) with both >= 32, got {shape}")
+        if n_disks < 0:
+            raise ValueError(f"n_disks must be >= 0, got {n_disks}")
+        if not 0 < radius_range[0] <= radius_range[1]:
+            raise ValueError(f"radius_range must satisfy 0 < min <= max, got {radius_range}")
+        if not 0 <= irregularity < 0.5:
+            raise ValueError(f"irregularity must be in [0, 0.5), got {irregularity}")
+        if noise_std < 0 or blur_sigma < 0:
+            raise ValueError("noise_std and blur_sigma must be >= 0")
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.n_disks = int(n_disks)
+        self.radius_range = (float(radius_range[0]), float(radius_range[1]))
+        self.irregularity = float(irregularity)
+        self.noise_std = float(noise_std)
+        self.blur_sigma = float(blur_sigma)
+
+    def __repr__(self) -> str:
+        return (
+            f"CirclesSource(shape={self.shape}, n_disks={self.n_disks}, "
+            f"radius_range={self.radius_range}, irregularity={self.irregularity}, "
+            f"noise_std={self.noise_std}, blur_sigma={self.blur_sigma})"
+        )
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (*self.shape, 3)
+
+    def _background(self, rng: np.random.Generator) -> np.ndarray:
+        height, width = self.shape
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        pattern = np.zeros(self.shape, np.float32)
+        for _ in range(2):
+            cy, cx = rng.uniform(-0.5, 1.5) * height, rng.uniform(-0.5, 1.5) * width
+            frequency = rng.uniform(0.04, 0.12)
+            radius = np.hypot(yy - cy, xx - cx)
+            pattern += np.sin(frequency * radius + rng.uniform(0, 2 * np.pi))
+        pattern = np.clip(pattern, -1.2, 1.2) / 2.4 + 0.5
+        if self.blur_sigma > 0:
+            pattern = ndimage.gaussian_filter(pattern, self.blur_sigma)
+        return pattern
+
+    def _place_disks(self, rng: np.random.Generator) -> list[tuple[float, float, float]]:
+        height, width = self.shape
+        low, high = self.radius_range
+        disks: list[tuple[float, float, float]] = []
+        for _ in range(self.n_disks * 50):
+            if len(disks) == self.n_disks:
+                break
+            radius = rng.uniform(low, high)
+            cy = rng.uniform(radius * 0.6, height - radius * 0.6)
+            cx = rng.uniform(radius * 0.6, width - radius * 0.6)
+            if all(np.hypot(cy - y, cx - x) > radius + r + 3 for y, x, r in disks):
+                disks.append((cy, cx, radius))
+        return disks
+
+    def sample(self, rng: np.random.Generator) -> Sample:
+        height, width = self.shape
+        background = self._background(rng)
+        colour_low, colour_high = rng.uniform(0.0, 0.45, 3), rng.uniform(0.55, 1.0, 3)
+        image = colour_low + background[..., None] * (colour_high - colour_low)
+        ground_truth = np.zeros(self.shape, np.int32)
+        for label, (cy, cx, radius) in enumerate(self._place_disks(rng), start=1):
+            box = int(radius * (1 + 2 * self.irregularity)) + 2
+            y0, y1 = max(int(cy) - box, 0), min(int(cy) + box + 1, height)
+            x0, x1 = max(int(cx) - box, 0), min(int(cx) + box + 1, width)
+            yy, xx = np.mgrid[y0:y1, x0:x1]
+            dy, dx = yy - cy, xx - cx
+            angle = np.arctan2(dy, dx)
+            harmonics = rng.integers(2, 5, size=2)
+            phases = rng.uniform(0, 2 * np.pi, size=2)
+            amplitudes = rng.uniform(0, self.irregularity, size=2)
+            boundary = radius * (
+                1
+                + amplitudes[0] * np.sin(harmonics[0] * angle + phases[0])
+                + amplitudes[1] * np.sin(harmonics[1] * angle + phases[1])
+            )
+            inside = np.hypot(dy, dx) <= boundary
+            # A disk's colour sits near one end of the background's colour range so that it
+            # overlaps the range without matching the local background everywhere.
+            base = rng.uniform(0.0, 1.0)
+            base = base * 0.35 if base < 0.5 else 0.65 + (base - 0.5) * 0.7
+            tint = rng.normal(0, 0.25, 3)
+            texture = 0.05 * np.sin(rng.uniform(0.3, 0.8) * (dy * np.cos(phases[0]) + dx * np.sin(phases[0])))
+            colour = np.clip(colour_low + (base + tint) * (colour_high - colour_low), 0, 1)
+            patch = image[y0:y1, x0:x1]
+            patch[inside] = colour + texture[inside][:, None]
+            ground_truth[y0:y1, x0:x1][inside] = label
+        image = image + rng.normal(0, self.noise_std, image.shape)
+        return Sample(np.clip(image, 0, 1).astype(np.float32), ground_truth)
+
+
+class ArraySource(ImageSource):
+    """Draws uniformly from a fixed list of images (and optional ground truths)."""
+
+    def __init__(self, images: list[np.ndarray], ground_truths: list[np.ndarray] | None = None):
+        if len(images) == 0:
+            raise ValueError("ArraySource needs at least one image")
+        self.images = [validate_image(image) for image in images]
+        if ground_truths is not None:
+            if len(ground_truths) != len(images):
+                raise ValueError(
+                    f"got {len(images)} images but {len(ground_truths)} ground truths"
+                )
+            for index, (image, truth) in enumerate(zip(self.images, ground_truths, strict=True)):
+                if np.shape(truth) != image.shape[:2]:
+                    raise ValueError(
+                        f"ground truth {index} has shape {np.shape(truth)}, "
+                        f"image has {image.shape[:2]}"
+                    )
+        shapes = {image.shape for image in self.images}
+        if len(shapes) != 1:
+            raise ValueError(f"all images of an ArraySource must have one shape, got {sorted(shapes)}")
+        self.ground_truths = ground_truths
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.images[0].shape
+
+    def sample(self, rng: np.random.Generator) -> Sample:
+        index = int(rng.integers(len(self.images)))
+        truth = None if self.ground_truths is None else np.asarray(self.ground_truths[index])
+        return Sample(self.images[index], truth)

@@ -1,0 +1,91 @@
+"""Reward interfaces: what a reward sees of one step and what it returns."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from seg_rewards.mapping import edge_rewards_from_objects
+
+
+@dataclass(frozen=True)
+class RewardContext:
+    """Everything a reward may look at for one step of a superpixel-graph environment.
+
+    Attributes:
+        segmentation: (H, W) integer instance labels produced by the partitioning.
+            Ids need not be consecutive; 0 is an ordinary object id here.
+        superpixels: (H, W) superpixel ids 0..N-1 (superpixel id == graph node index).
+        node_labels: (N,) object id of every superpixel, so that
+            ``segmentation == node_labels[superpixels]``.
+        edges: (E, 2) node index pairs of the region adjacency graph.
+        action: (E,) edge weights in [0, 1] the agent chose (1 = cut), or None.
+        image: the raw image (H, W) or (H, W, C), or None.
+    """
+
+    segmentation: np.ndarray
+    superpixels: np.ndarray
+    node_labels: np.ndarray
+    edges: np.ndarray
+    action: np.ndarray | None = None
+    image: np.ndarray | None = None
+
+
+@dataclass
+class RewardResult:
+    """Rewards of one step at every level of the object -> superpixel -> edge chain.
+
+    Attributes:
+        edge_rewards: (E,) reward of every graph edge, in [0, 1].
+        object_labels: (M,) object ids that were scored.
+        object_scores: (M,) score of each object in ``object_labels``.
+        superpixel_rewards: (N,) reward of every superpixel (its object's score), or None
+            for rewards defined directly on edges.
+        extras: free-form diagnostics (e.g. per-object circle scores).
+    """
+
+    edge_rewards: np.ndarray
+    object_labels: np.ndarray
+    object_scores: np.ndarray
+    superpixel_rewards: np.ndarray | None = None
+    extras: dict = field(default_factory=dict)
+
+
+class SegmentationReward(ABC):
+    """A reward for one step: maps a :class:`RewardContext` to per-edge rewards."""
+
+    @abstractmethod
+    def __call__(self, context: RewardContext) -> RewardResult:
+        """Score the step described by ``context``."""
+
+
+class ObjectReward(SegmentationReward):
+    """A reward defined per object; edges get the max of their two superpixels' object scores.
+
+    Subclasses implement :meth:`score_objects` only.
+    """
+
+    @abstractmethod
+    def score_objects(
+        self, segmentation: np.ndarray, *, image: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Score every object of ``segmentation``.
+
+        Returns:
+            ``(labels, scores)``: the object ids present in ``segmentation`` and one score in
+            [0, 1] for each.
+        """
+
+    def __call__(self, context: RewardContext) -> RewardResult:
+        labels, scores = self.score_objects(context.segmentation, image=context.image)
+        superpixel_rewards, edge_rewards = edge_rewards_from_objects(
+            labels, scores, context.node_labels, context.edges
+        )
+        return RewardResult(
+            edge_rewards=edge_rewards,
+            object_labels=labels,
+            object_scores=scores,
+            superpixel_rewards=superpixel_rewards,
+        )
