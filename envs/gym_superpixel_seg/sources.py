@@ -76,6 +76,11 @@ class CirclesSource(ImageSource):
         irregularity: relative amplitude of the radius perturbation (0 = perfect disks).
         noise_std: standard deviation of additive gaussian pixel noise.
         blur_sigma: sigma of the gaussian blur applied to the background pattern.
+        background_sharpness: gain applied to the summed sinusoids before clipping; higher
+            values give flat plateaus with steep ramps, i.e. strong background edges.
+        hue_shift: distance in RGB of a disk's colour from the background's colour axis.
+        texture_amplitude: amplitude of the stripe texture inside disks (along the
+            background's colour axis).
     """
 
     def __init__(
@@ -87,6 +92,9 @@ class CirclesSource(ImageSource):
         irregularity: float = 0.08,
         noise_std: float = 0.03,
         blur_sigma: float = 1.0,
+        background_sharpness: float = 3.0,
+        hue_shift: float = 0.2,
+        texture_amplitude: float = 0.06,
     ) -> None:
         if len(shape) != 2 or min(shape) < 32:
             raise ValueError(f"shape must be (H, W) with both >= 32, got {shape}")
@@ -104,12 +112,20 @@ class CirclesSource(ImageSource):
         self.irregularity = float(irregularity)
         self.noise_std = float(noise_std)
         self.blur_sigma = float(blur_sigma)
+        if hue_shift < 0 or texture_amplitude < 0:
+            raise ValueError("hue_shift and texture_amplitude must be >= 0")
+        self.hue_shift = float(hue_shift)
+        if background_sharpness <= 0:
+            raise ValueError(f"background_sharpness must be > 0, got {background_sharpness}")
+        self.background_sharpness = float(background_sharpness)
+        self.texture_amplitude = float(texture_amplitude)
 
     def __repr__(self) -> str:
         return (
             f"CirclesSource(shape={self.shape}, n_disks={self.n_disks}, "
             f"radius_range={self.radius_range}, irregularity={self.irregularity}, "
-            f"noise_std={self.noise_std}, blur_sigma={self.blur_sigma})"
+            f"noise_std={self.noise_std}, blur_sigma={self.blur_sigma}, "
+            f"background_sharpness={self.background_sharpness}, hue_shift={self.hue_shift}, texture_amplitude={self.texture_amplitude})"
         )
 
     @property
@@ -125,7 +141,7 @@ class CirclesSource(ImageSource):
             frequency = rng.uniform(0.04, 0.12)
             radius = np.hypot(yy - cy, xx - cx)
             pattern += np.sin(frequency * radius + rng.uniform(0, 2 * np.pi))
-        pattern = np.clip(pattern, -1.2, 1.2) / 2.4 + 0.5
+        pattern = np.clip(pattern * self.background_sharpness, -1.0, 1.0) / 2.0 + 0.5
         if self.blur_sigma > 0:
             pattern = ndimage.gaussian_filter(pattern, self.blur_sigma)
         return pattern
@@ -166,15 +182,20 @@ class CirclesSource(ImageSource):
                 + amplitudes[1] * np.sin(harmonics[1] * angle + phases[1])
             )
             inside = np.hypot(dy, dx) <= boundary
-            # A disk's colour sits near one end of the background's colour range so that it
-            # overlaps the range without matching the local background everywhere.
-            base = rng.uniform(0.0, 1.0)
-            base = base * 0.35 if base < 0.5 else 0.65 + (base - 0.5) * 0.7
-            tint = rng.normal(0, 0.25, 3)
-            texture = 0.05 * np.sin(rng.uniform(0.3, 0.8) * (dy * np.cos(phases[0]) + dx * np.sin(phases[0])))
-            colour = np.clip(colour_low + (base + tint) * (colour_high - colour_low), 0, 1)
+            # Brightness anywhere in the background's range (so intensity alone does not
+            # separate disks), plus a hue shift away from the background's colour axis (so
+            # object boundaries exist in colour space).
+            axis = colour_high - colour_low
+            hue = rng.normal(0, 1, 3)
+            hue -= axis * (hue @ axis) / max(float(axis @ axis), 1e-6)
+            hue *= self.hue_shift * rng.uniform(0.8, 1.2) / max(float(np.linalg.norm(hue)), 1e-6)
+            colour = np.clip(colour_low + rng.uniform(0, 1) * axis + hue, 0, 1)
+            stripes = self.texture_amplitude * np.sin(
+                rng.uniform(0.3, 0.8) * (dy * np.cos(phases[0]) + dx * np.sin(phases[0]))
+            )
+            texture = stripes[..., None] * axis / max(float(np.linalg.norm(axis)), 1e-6)
             patch = image[y0:y1, x0:x1]
-            patch[inside] = colour + texture[inside][:, None]
+            patch[inside] = colour + texture[inside]
             ground_truth[y0:y1, x0:x1][inside] = label
         image = image + rng.normal(0, self.noise_std, image.shape)
         return Sample(np.clip(image, 0, 1).astype(np.float32), ground_truth)

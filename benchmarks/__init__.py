@@ -1,0 +1,1 @@
+"""Benchmark suites for gym-superpixel-seg (run with ``python -m benchmarks``)."""
