@@ -1,0 +1,422 @@
+"""``StatelessSAC``: a one-step soft actor-critic on superpixel graphs (paper section 3.1).
+
+An SB3 :class:`OffPolicyAlgorithm`: ``learn`` (callbacks, logger/tensorboard, progress bar),
+``predict``, ``save``/``load`` and ``save_replay_buffer``/``load_replay_buffer`` work as in SB3.
+What differs from SB3's SAC: observations are graphs (a list of dicts, see
+:class:`~stateless_sac.vec_env.GraphVecEnv`), actions have one entry per edge of each graph,
+rewards are per-subgraph vectors (``info["subgraph_rewards"]``), and episodes are one step, so
+the critic regresses the subgraph reward directly (eq. 4, no bootstrapping, no gamma) and the
+actor minimises eq. 2 per subgraph.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import pickle
+import zipfile
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn, TrainFreq
+from stable_baselines3.common.utils import polyak_update, should_collect_more_steps
+from stable_baselines3.common.vec_env import VecEnv
+
+import gym_superpixel_seg  # noqa: F401  (registers the env ids for string envs)
+from stateless_sac.buffers import GraphReplayBuffer
+from stateless_sac.data import reward_key
+from stateless_sac.policies import GNNPolicy
+from stateless_sac.vec_env import GraphVecEnv, make_graph_vec_env
+
+SelfStatelessSAC = TypeVar("SelfStatelessSAC", bound="StatelessSAC")
+
+
+class StatelessSAC(OffPolicyAlgorithm):
+    """Stateless soft actor-critic with GNN actor/critics and per-subgraph rewards.
+
+    :param policy: ``"GNNPolicy"`` or a :class:`GNNPolicy` subclass.
+    :param env: a Gymnasium env, a :class:`GraphVecEnv`, or a registered env id (then
+        ``n_envs`` copies are built with ``env_kwargs``, in worker processes if ``subprocess``).
+    :param learning_rate: Adam learning rate of actor, critics and temperature (or a schedule).
+    :param buffer_size: replay buffer capacity in transitions (one transition = one image).
+    :param learning_starts: env steps with uniform random actions before training starts.
+    :param batch_size: graphs (transitions) per gradient update.
+    :param tau: Polyak coefficient of the target critics.
+    :param train_freq: env steps (per env) between training phases.
+    :param gradient_steps: gradient updates per training phase (-1: as many as env steps).
+    :param ent_coef: temperature alpha; ``"auto"`` / ``"auto_0.1"`` learns it (initial value 0.1).
+    :param target_entropy: target entropy *per edge* for alpha tuning (``"auto"`` = -1.0).
+    :param target_update_interval: gradient steps between target-critic soft updates.
+    :param actor_uses_target_critics: take Q in the actor loss from the target critics.
+    :param subgraph_sizes: subgraph sizes the critics model and the losses use (a subset of the
+        env's; ``None`` = all).
+    :param n_envs: number of envs when ``env`` is an id string.
+    :param env_kwargs: keyword arguments for ``gymnasium.make`` when ``env`` is an id string.
+    :param subprocess: run the envs in worker processes when ``env`` is an id string.
+    :param overlap_training: run the gradient updates while the env workers step and reset.
+    :param policy_kwargs: extra :class:`GNNPolicy` arguments (``hidden_dim``, ``n_layers``, ...).
+    :param tensorboard_log: tensorboard log folder (None: no tensorboard).
+    :param verbose: 0 silent, 1 info, 2 debug.
+    :param seed: seed of torch, numpy, the envs, warm-up actions and buffer sampling.
+    :param device: torch device ("auto" = cuda if available).
+    :param _init_setup_model: build the networks now (False only when loading).
+    """
+
+    policy_aliases: ClassVar[dict[str, type[GNNPolicy]]] = {"GNNPolicy": GNNPolicy}
+    policy: GNNPolicy
+    replay_buffer: GraphReplayBuffer
+
+    def __init__(
+        self,
+        policy: str | type[GNNPolicy],
+        env: GymEnv | str | None,
+        learning_rate: float = 3e-4,
+        buffer_size: int = 20_000,
+        learning_starts: int = 100,
+        batch_size: int = 8,
+        tau: float = 0.005,
+        train_freq: int | tuple[int, str] = 1,
+        gradient_steps: int = 1,
+        ent_coef: str | float = "auto",
+        target_entropy: str | float = "auto",
+        target_update_interval: int = 1,
+        actor_uses_target_critics: bool = False,
+        subgraph_sizes: tuple[int, ...] | list[int] | None = None,
+        n_envs: int = 1,
+        env_kwargs: dict[str, Any] | None = None,
+        subprocess: bool = False,
+        overlap_training: bool = True,
+        policy_kwargs: dict[str, Any] | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        if isinstance(env, str):
+            env = make_graph_vec_env(env, n_envs, env_kwargs, subprocess=subprocess)
+        policy_kwargs = dict(policy_kwargs or {})
+        if subgraph_sizes is not None:
+            policy_kwargs["subgraph_sizes"] = tuple(int(k) for k in subgraph_sizes)
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            buffer_size=buffer_size,
+            learning_starts=learning_starts,
+            batch_size=batch_size,
+            tau=tau,
+            gamma=0.0,
+            train_freq=train_freq,
+            gradient_steps=gradient_steps,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            support_multi_env=True,
+            monitor_wrapper=False,
+            supported_action_spaces=(spaces.Box,),
+            sde_support=False,
+        )
+        self.ent_coef = ent_coef
+        self.target_entropy = target_entropy
+        self.target_update_interval = target_update_interval
+        self.actor_uses_target_critics = actor_uses_target_critics
+        self.overlap_training = overlap_training
+        self.log_ent_coef: torch.Tensor | None = None
+        self.ent_coef_optimizer: torch.optim.Optimizer | None = None
+        if _init_setup_model:
+            self._setup_model()
+
+    # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _wrap_env(env: GymEnv, verbose: int = 0, monitor_wrapper: bool = True) -> VecEnv:
+        """Graph observations need a :class:`GraphVecEnv`; a plain env runs in-process."""
+        if isinstance(env, GraphVecEnv):
+            return env
+        if isinstance(env, VecEnv):
+            raise ValueError(
+                "StatelessSAC needs a stateless_sac.vec_env.GraphVecEnv (SB3 VecEnvs cannot hold "
+                "graph observations); pass a gymnasium env, an env id or a GraphVecEnv"
+            )
+        return GraphVecEnv([lambda: env])
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.policy = self.policy_class(
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+        ).to(self.device)
+        if self.replay_buffer is None:
+            self.replay_buffer = GraphReplayBuffer(
+                self.buffer_size,
+                self.observation_space,
+                self.action_space,
+                device=self.device,
+                n_envs=self.n_envs,
+                store_pixels=self.policy.uses_pixels,
+                seed=self.seed,
+            )
+        self._convert_train_freq()
+        self._warmup_rng = np.random.default_rng(self.seed)
+        self.target_entropy_per_edge = (
+            -1.0 if self.target_entropy == "auto" else float(self.target_entropy)
+        )
+        if isinstance(self.ent_coef, str) and self.ent_coef.startswith("auto"):
+            init = float(self.ent_coef.split("_")[1]) if "_" in self.ent_coef else 0.1
+            if init <= 0:
+                raise ValueError("the initial value of ent_coef must be > 0")
+            self.log_ent_coef = torch.log(torch.ones(1, device=self.device) * init).requires_grad_(True)
+            self.ent_coef_optimizer = torch.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
+        else:
+            self.ent_coef_tensor = torch.tensor(float(self.ent_coef), device=self.device)
+
+    def set_random_seed(self, seed: int | None = None) -> None:
+        super().set_random_seed(seed)
+        if seed is not None and getattr(self, "replay_buffer", None) is not None:
+            self.replay_buffer.seed(seed)
+
+    def _excluded_save_params(self) -> list[str]:
+        # Observations hold images: re-create them by resetting instead of pickling them.
+        return [*super()._excluded_save_params(), "_last_obs", "_last_original_obs"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts = ["policy", "policy.actor_optimizer", "policy.critic_optimizer"]
+        if self.ent_coef_optimizer is not None:
+            return [*state_dicts, "ent_coef_optimizer"], ["log_ent_coef"]
+        return state_dicts, ["ent_coef_tensor"]
+
+    # -------------------------------------------------------------- acting
+    def predict(  # type: ignore[override]
+        self,
+        observation: dict[str, Any] | list[dict[str, Any]],
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray | list[np.ndarray], None]:
+        """One (E,) weight in [0, 1] per edge (cut = 1) for an observation (or a list of them)."""
+        return self.policy.predict(observation, deterministic=deterministic)
+
+    def _sample_action(
+        self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Uniform random weights during warm-up, then samples from the policy."""
+        if self.num_timesteps < learning_starts:
+            actions = [
+                self._warmup_rng.random(len(o["graph"].edge_links)).astype(np.float32)
+                for o in self._last_obs
+            ]
+        else:
+            actions, _ = self.predict(self._last_obs, deterministic=False)
+        return actions, actions
+
+    # ------------------------------------------------------------ learning
+    def learn(
+        self: SelfStatelessSAC,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 100,
+        tb_log_name: str = "StatelessSAC",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfStatelessSAC:
+        """Collect one-step episodes and train; same arguments as SB3's ``learn``.
+
+        ``log_interval`` counts episodes (= env steps) between logger dumps.
+        """
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        callback.on_training_start(locals(), globals())
+        assert isinstance(self.train_freq, TrainFreq)
+        while self.num_timesteps < total_timesteps:
+            rollout = self.collect_rollouts(
+                self.env,
+                callback=callback,
+                train_freq=self.train_freq,
+                replay_buffer=self.replay_buffer,
+                learning_starts=self.learning_starts,
+                log_interval=log_interval,
+            )
+            if not rollout.continue_training:
+                break
+        callback.on_training_end()
+        return self
+
+    def _can_train(self) -> bool:
+        return self.num_timesteps > self.learning_starts and self.replay_buffer.size() > 0
+
+    def collect_rollouts(  # type: ignore[override]
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        train_freq: TrainFreq,
+        replay_buffer: GraphReplayBuffer,
+        action_noise: Any = None,
+        learning_starts: int = 0,
+        log_interval: int | None = None,
+    ) -> RolloutReturn:
+        """Step all envs ``train_freq`` times; gradient updates run while the workers step."""
+        num_steps = 0
+        callback.on_rollout_start()
+        while should_collect_more_steps(train_freq, num_steps, 0):
+            self.policy.set_training_mode(False)
+            actions, _ = self._sample_action(learning_starts, None, env.num_envs)
+            env.step_async(actions)
+            if self.overlap_training and self._can_train():
+                self._train_phase(env.num_envs)
+            new_obs, rewards, dones, infos = env.step_wait()
+            self.num_timesteps += env.num_envs
+            num_steps += 1
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, False)
+            self._update_info_buffer(infos, dones)
+            for obs, action, info in zip(self._last_obs, actions, infos, strict=True):
+                replay_buffer.add_transition(obs, action, info["subgraph_rewards"])
+            self._last_obs = new_obs
+            self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
+            if not self.overlap_training and self._can_train():
+                self._train_phase(env.num_envs)
+            for _ in range(env.num_envs):
+                self._episode_num += 1
+                if log_interval is not None and self._episode_num % log_interval == 0:
+                    self.dump_logs()
+        callback.on_rollout_end()
+        return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, True)
+
+    def _train_phase(self, n_env_steps: int) -> None:
+        steps = self.gradient_steps if self.gradient_steps >= 0 else n_env_steps
+        if steps > 0:
+            self.train(gradient_steps=steps, batch_size=self.batch_size)
+
+    def _ent_coef(self) -> torch.Tensor:
+        if self.log_ent_coef is not None:
+            return self.log_ent_coef.detach().exp()
+        return self.ent_coef_tensor
+
+    def train(self, gradient_steps: int, batch_size: int = 8) -> None:
+        """Gradient updates: critic eq. 4, actor eq. 2, temperature, target critics."""
+        self.policy.set_training_mode(True)
+        policy = self.policy
+        self._update_learning_rate([policy.actor_optimizer, policy.critic_optimizer])
+        stats: dict[str, list[float]] = {
+            k: [] for k in ("critic_loss", "actor_loss", "ent_coef", "entropy", "q", "reward")
+        }
+        for _ in range(gradient_steps):
+            batch = self.replay_buffer.sample(batch_size)
+            subgraphs = policy.subgraphs_of(batch)
+            rewards = {k: batch[reward_key(k)] for k in subgraphs}
+
+            # critic, eq. 4: 1/|SG| sum 1/2 (Q_sg(s, a) - r_sg)^2 (mean over sizes and critics)
+            x = policy.node_features(batch)
+            qs = policy.q_values(batch, x, batch.action)
+            critic_loss = sum(
+                torch.stack([0.5 * F_mse(q[k], rewards[k]) for k in subgraphs]).mean() for q in qs
+            )
+            policy.critic_optimizer.zero_grad()
+            critic_loss.backward()
+            policy.critic_optimizer.step()
+
+            # actor, eq. 2: 1/|SG| sum [alpha sum_{e in sg} log pi(a_e|s) - Q_sg(s, a)]
+            if policy.uses_pixels:
+                x = policy.node_features(batch)
+            alpha = self._ent_coef()
+            action, log_prob = policy.sample(batch, x)
+            policy.critics.requires_grad_(False)
+            q_pi = policy.q_values(
+                batch, x.detach(), action, target=self.actor_uses_target_critics
+            )
+            policy.critics.requires_grad_(True)
+            actor_terms = []
+            for k, rows in subgraphs.items():
+                q_min = torch.min(torch.stack([q[k] for q in q_pi]), dim=0).values
+                actor_terms.append((alpha * log_prob[rows].sum(dim=1) - q_min).mean())
+            actor_loss = torch.stack(actor_terms).mean()
+            policy.actor_optimizer.zero_grad()
+            actor_loss.backward()
+            policy.actor_optimizer.step()
+
+            if self.ent_coef_optimizer is not None:
+                target = log_prob.detach() + self.target_entropy_per_edge
+                ent_loss = -(self.log_ent_coef * target).mean()
+                self.ent_coef_optimizer.zero_grad()
+                ent_loss.backward()
+                self.ent_coef_optimizer.step()
+
+            self._n_updates += 1
+            if self._n_updates % self.target_update_interval == 0:
+                polyak_update(
+                    policy.critics.parameters(), policy.critic_targets.parameters(), self.tau
+                )
+            stats["critic_loss"].append(critic_loss.item())
+            stats["actor_loss"].append(actor_loss.item())
+            stats["ent_coef"].append(alpha.item())
+            stats["entropy"].append(-log_prob.detach().mean().item())
+            stats["q"].append(torch.cat([qs[0][k] for k in subgraphs]).detach().mean().item())
+            stats["reward"].append(torch.cat(list(rewards.values())).mean().item())
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for name, values in stats.items():
+            self.logger.record(f"train/{name}", float(np.mean(values)))
+
+    # ----------------------------------------------------------- save/load
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfStatelessSAC],
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: torch.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfStatelessSAC:
+        """Load a checkpoint; a corrupt or incompatible file raises ``ValueError`` saying why."""
+        if isinstance(path, str | pathlib.Path):
+            path = pathlib.Path(path)
+            if not path.exists() and path.with_suffix(".zip").exists():
+                path = path.with_suffix(".zip")
+            if not path.exists():
+                raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
+        try:
+            return BaseAlgorithm.load.__func__(  # type: ignore[attr-defined]
+                cls, path, env, device, custom_objects, print_system_info, force_reset, **kwargs
+            )
+        except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, KeyError, AssertionError) as e:
+            raise ValueError(f"{path} is not a valid StatelessSAC checkpoint (corrupt or truncated): {e!r}") from e
+        except RuntimeError as e:
+            raise ValueError(f"checkpoint {path} does not fit this StatelessSAC/GNNPolicy: {e}") from e
+        except ValueError as e:
+            raise ValueError(f"checkpoint {path} cannot be used here: {e}") from e
+
+
+def F_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: N802
+    """Mean squared error (empty tensors give 0)."""
+    if prediction.numel() == 0:
+        return prediction.sum() * 0.0
+    return ((prediction - target) ** 2).mean()
+
+
+def atomic_save(model: StatelessSAC, path: str | os.PathLike, with_buffer: bool = False) -> None:
+    """Save ``model`` to ``path`` (and its replay buffer next to it) via temp file + rename."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        model.save(f)
+    if with_buffer:
+        buf = path.with_name(path.stem + "_buffer.pkl")
+        buf_tmp = buf.with_name(buf.name + ".tmp")
+        with open(buf_tmp, "wb") as f:
+            pickle.dump(model.replay_buffer, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(buf_tmp, buf)
+    os.replace(tmp, path)

@@ -1,0 +1,253 @@
+"""Vectorised rollouts for graph observations (SB3's VecEnvs cannot hold ``Graph`` spaces).
+
+:class:`GraphVecEnv` is an SB3 :class:`~stable_baselines3.common.vec_env.VecEnv` whose
+observations are a *list* of per-env observation dicts (graphs differ in size, so nothing is
+stacked) and whose actions are a list of per-env (E_i,) arrays. Environments run either in this
+process (``n_workers=0``) or in worker processes (``start_method`` "forkserver"/"spawn"), so
+the multicut and the reward of several envs run in parallel while the learner trains.
+
+Episodes are one step long: ``step`` resets every env right after its step (auto-reset, in the
+worker) and returns the *new* observations, the rewards, ``dones`` (all True) and trimmed
+infos (``subgraph_rewards``, ``metrics`` when present, and SB3's ``episode`` statistics).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper
+
+#: Keys of the step info that travel back from the workers (the rest is large and unused).
+KEPT_INFO_KEYS = ("subgraph_rewards", "metrics", "n_edges")
+
+
+class EnvFactory:
+    """A picklable ``() -> gym.Env`` for worker processes.
+
+    :param env_id: a registered Gymnasium id, e.g. ``"SuperpixelSeg-Circles-v0"``.
+    :param env_kwargs: keyword arguments for ``gymnasium.make``.
+    """
+
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any] | None = None) -> None:
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
+
+    def __call__(self) -> gym.Env:
+        import gym_superpixel_seg  # noqa: F401  (registers the ids in a fresh process)
+
+        return gym.make(self.env_id, **self.env_kwargs)
+
+
+def _trim_info(info: dict[str, Any], reward: float, start: float) -> dict[str, Any]:
+    kept = {k: info[k] for k in KEPT_INFO_KEYS if k in info}
+    kept["episode"] = {"r": float(reward), "l": 1, "t": round(time.perf_counter() - start, 6)}
+    return kept
+
+
+def _step_and_reset(env: gym.Env, action: np.ndarray) -> tuple[Any, float, dict, dict]:
+    start = time.perf_counter()
+    _, reward, _, _, info = env.step(action)
+    info = _trim_info(info, reward, start)
+    obs, reset_info = env.reset()
+    return obs, float(reward), info, reset_info
+
+
+def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper) -> None:
+    parent_remote.close()
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is installed with the agent
+        pass
+    env = env_fn_wrapper.var()
+    try:
+        while True:
+            cmd, data = remote.recv()
+            if cmd == "step":
+                remote.send(_step_and_reset(env, data))
+            elif cmd == "reset":
+                seed, options = data
+                remote.send(env.reset(seed=seed, options=options or None))
+            elif cmd == "get_attr":
+                remote.send(getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data))
+            elif cmd == "set_attr":
+                remote.send(setattr(env.unwrapped, data[0], data[1]))
+            elif cmd == "env_method":
+                name, args, kwargs = data
+                remote.send(getattr(env.unwrapped, name)(*args, **kwargs))
+            elif cmd == "is_wrapped":
+                from stable_baselines3.common.env_util import is_wrapped
+
+                remote.send(is_wrapped(env, data))
+            elif cmd == "close":
+                env.close()
+                remote.close()
+                break
+            else:  # pragma: no cover
+                raise NotImplementedError(cmd)
+    except KeyboardInterrupt:  # pragma: no cover
+        pass
+
+
+class GraphVecEnv(VecEnv):
+    """Several graph environments stepped together, in-process or in worker processes.
+
+    :param env_fns: one zero-argument callable per environment that builds it (picklable, e.g.
+        :class:`EnvFactory`, when ``n_workers > 0``).
+    :param n_workers: 0 runs all envs in this process; otherwise each env gets its own worker
+        process (``n_workers`` must equal ``len(env_fns)``).
+    :param start_method: multiprocessing start method ("forkserver", "spawn" or "fork").
+    """
+
+    def __init__(
+        self,
+        env_fns: Sequence[Callable[[], gym.Env]],
+        n_workers: int = 0,
+        start_method: str = "forkserver",
+    ) -> None:
+        if not env_fns:
+            raise ValueError("GraphVecEnv needs at least one environment")
+        if n_workers not in (0, len(env_fns)):
+            raise ValueError("n_workers must be 0 (in-process) or the number of environments")
+        self.n_workers = n_workers
+        self.envs: list[gym.Env] = []
+        self.remotes: list[Any] = []
+        self.processes: list[Any] = []
+        self.closed = False
+        self._actions: list[np.ndarray] | None = None
+        if n_workers == 0:
+            self.envs = [fn() for fn in env_fns]
+            observation_space = self.envs[0].observation_space
+            action_space = self.envs[0].action_space
+        else:
+            ctx = mp.get_context(start_method)
+            pairs = [ctx.Pipe() for _ in env_fns]
+            self.remotes = [parent for parent, _ in pairs]
+            for (parent, child), fn in zip(pairs, env_fns, strict=True):
+                proc = ctx.Process(
+                    target=_worker, args=(child, parent, CloudpickleWrapper(fn)), daemon=True
+                )
+                proc.start()
+                self.processes.append(proc)
+                child.close()
+            self.remotes[0].send(("get_attr", "observation_space"))
+            observation_space = self.remotes[0].recv()
+            self.remotes[0].send(("get_attr", "action_space"))
+            action_space = self.remotes[0].recv()
+        super().__init__(len(env_fns), observation_space, action_space)
+
+    # -------------------------------------------------------------- stepping
+    def reset(self) -> list[dict[str, Any]]:
+        if self.n_workers == 0:
+            results = [
+                env.reset(seed=self._seeds[i], options=self._options[i] or None)
+                for i, env in enumerate(self.envs)
+            ]
+        else:
+            for i, remote in enumerate(self.remotes):
+                remote.send(("reset", (self._seeds[i], self._options[i])))
+            results = [remote.recv() for remote in self.remotes]
+        self._reset_seeds()
+        self._reset_options()
+        self.reset_infos = [info for _, info in results]
+        return [obs for obs, _ in results]
+
+    def step_async(self, actions: Sequence[np.ndarray]) -> None:
+        if len(actions) != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} actions, got {len(actions)}")
+        if self.n_workers == 0:
+            self._actions = list(actions)
+        else:
+            for remote, action in zip(self.remotes, actions, strict=True):
+                remote.send(("step", np.asarray(action)))
+
+    def step_wait(self) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray, list[dict]]:
+        if self.n_workers == 0:
+            results = [
+                _step_and_reset(env, action)
+                for env, action in zip(self.envs, self._actions, strict=True)
+            ]
+            self._actions = None
+        else:
+            results = [remote.recv() for remote in self.remotes]
+        obs = [r[0] for r in results]
+        rewards = np.array([r[1] for r in results], dtype=np.float32)
+        infos = [r[2] for r in results]
+        self.reset_infos = [r[3] for r in results]
+        return obs, rewards, np.ones(self.num_envs, dtype=bool), infos
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        if self.n_workers == 0:
+            for env in self.envs:
+                env.close()
+        else:
+            for remote in self.remotes:
+                try:
+                    remote.send(("close", None))
+                except (BrokenPipeError, EOFError):  # pragma: no cover
+                    pass
+            for proc in self.processes:
+                proc.join(timeout=5)
+                if proc.is_alive():  # pragma: no cover
+                    proc.terminate()
+        self.closed = True
+
+    # ------------------------------------------------------------- attributes
+    def _call(self, cmd: str, data: Any, indices: Any) -> list[Any]:
+        idx = list(self._get_indices(indices))
+        for i in idx:
+            self.remotes[i].send((cmd, data))
+        return [self.remotes[i].recv() for i in idx]
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        if self.n_workers == 0:
+            return [
+                getattr(self.envs[i], attr_name)
+                if hasattr(self.envs[i], attr_name)
+                else getattr(self.envs[i].unwrapped, attr_name)
+                for i in self._get_indices(indices)
+            ]
+        return self._call("get_attr", attr_name, indices)
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        if self.n_workers == 0:
+            for i in self._get_indices(indices):
+                setattr(self.envs[i].unwrapped, attr_name, value)
+        else:
+            self._call("set_attr", (attr_name, value), indices)
+
+    def env_method(self, method_name: str, *method_args, indices: Any = None, **method_kwargs):
+        if self.n_workers == 0:
+            return [
+                getattr(self.envs[i].unwrapped, method_name)(*method_args, **method_kwargs)
+                for i in self._get_indices(indices)
+            ]
+        return self._call("env_method", (method_name, method_args, method_kwargs), indices)
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: Any = None) -> list[bool]:
+        if self.n_workers == 0:
+            from stable_baselines3.common.env_util import is_wrapped
+
+            return [is_wrapped(self.envs[i], wrapper_class) for i in self._get_indices(indices)]
+        return self._call("is_wrapped", wrapper_class, indices)
+
+
+def make_graph_vec_env(
+    env_id: str = "SuperpixelSeg-Circles-v0",
+    n_envs: int = 2,
+    env_kwargs: dict[str, Any] | None = None,
+    subprocess: bool = True,
+    start_method: str = "forkserver",
+) -> GraphVecEnv:
+    """Build ``n_envs`` copies of ``env_id``; ``subprocess=True`` runs each in its own process."""
+    fns = [EnvFactory(env_id, env_kwargs) for _ in range(n_envs)]
+    return GraphVecEnv(fns, n_workers=n_envs if subprocess else 0, start_method=start_method)
