@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from gym_superpixel_seg.env import SuperpixelSegEnv
 
 #: A policy maps (env after reset, observation, rng) to one weight per edge.

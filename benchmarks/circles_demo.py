@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     seeds = range(EVALUATION_SEED_OFFSET, EVALUATION_SEED_OFFSET + args.seeds)
     start = time.perf_counter()
     beta, _ = tune_beta(env, boundary_multicut, TUNING_SEEDS)
-    print(f"boundary multicut: beta = {beta} (tuned on seeds {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1})")
+    print(
+        f"boundary multicut: beta = {beta} (tuned on seeds {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1})"
+    )
 
     methods = [
         ("all-merge", all_merge, None),
@@ -103,8 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     env.step(figure_method[1](env, None, np.random.default_rng(0)))
     figure = args.out / "circles_demo.png"
     iio.imwrite(figure, env.render())
-    print(f"\nwrote {args.out / 'circles_demo.md'} and {figure} ({figure_method[0]}); "
-          f"{time.perf_counter() - start:.0f} s")
+    print(
+        f"\nwrote {args.out / 'circles_demo.md'} and {figure} ({figure_method[0]}); "
+        f"{time.perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

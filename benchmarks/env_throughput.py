@@ -57,8 +57,12 @@ def report(records: dict, *, title: str) -> str:
     """Markdown table of medians in milliseconds plus the targets of issue #2."""
     median = {key: float(np.median(values)) for key, values in records.items()}
     lines = [f"### {title}", "", "| quantity | median ms |", "|---|---|"]
-    for key in ["reset", *[f"reset:{s}" for s in RESET_STAGES], "step",
-                *[k for k in records if k.startswith("step:")]]:
+    for key in [
+        "reset",
+        *[f"reset:{s}" for s in RESET_STAGES],
+        "step",
+        *[k for k in records if k.startswith("step:")],
+    ]:
         if key in median:
             lines.append(f"| {key} | {median[key] * 1000:.2f} |")
     core = median["step:multicut"] + median["step:projection"]
@@ -78,7 +82,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env", default="SuperpixelSeg-Circles-v0")
     parser.add_argument("--steps", type=int, default=60)
     args = parser.parse_args(argv)
-    print(report(measure(args.env, args.steps), title=f"{args.env}, metrics off (training setting)"))
+    print(
+        report(measure(args.env, args.steps), title=f"{args.env}, metrics off (training setting)")
+    )
     print()
     with_metrics = measure(args.env, max(args.steps // 3, 10), compute_metrics=True)
     print(report(with_metrics, title=f"{args.env}, metrics on (evaluation setting)"))

@@ -26,4 +26,5 @@ _ENVIRONMENTS = {
 
 for _env_id, _entry_point in _ENVIRONMENTS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry_point, max_episode_steps=1)
+        # No max_episode_steps: every step terminates, and a TimeLimit would also mark it truncated.
+        register(id=_env_id, entry_point=_entry_point)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from seg_rewards.circles import CircleReward
-
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
 from gym_superpixel_seg.sources import CirclesSource
+from seg_rewards.circles import CircleReward
 
 
 class CirclesEnv(SuperpixelSegEnv):
@@ -65,7 +64,9 @@ class CirclesEnv(SuperpixelSegEnv):
         render_mode: str | None = None,
         **env_kwargs: Any,
     ) -> None:
-        source = CirclesSource(shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {}))
+        source = CirclesSource(
+            shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {})
+        )
         reward = CircleReward(**{"expected_count": max(n_disks, 1), **(reward_kwargs or {})})
         super().__init__(
             source,

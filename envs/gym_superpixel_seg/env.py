@@ -9,9 +9,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
 
-from gym_superpixel_seg.graph import EDGE_FEATURE_NAMES, NODE_FEATURE_NAMES, SuperpixelGraph, build_graph
+from gym_superpixel_seg.graph import (
+    EDGE_FEATURE_NAMES,
+    NODE_FEATURE_NAMES,
+    SuperpixelGraph,
+    build_graph,
+)
 from gym_superpixel_seg.metrics import segmentation_metrics
 from gym_superpixel_seg.partition import (
     SOLVERS,
@@ -24,6 +28,7 @@ from gym_superpixel_seg.render import render_panels
 from gym_superpixel_seg.sources import ImageSource, Sample, validate_image
 from gym_superpixel_seg.subgraphs import extract_subgraphs
 from gym_superpixel_seg.superpixels import mutex_watershed_superpixels
+from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
 
 DEFAULT_SUBGRAPH_SIZES = (6, 12, 32, 128)
 
@@ -180,7 +185,9 @@ class SuperpixelSegEnv(gym.Env):
         timings["superpixels"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        pixel_features = None if self.pixel_feature_fn is None else self.pixel_feature_fn(sample.image)
+        pixel_features = (
+            None if self.pixel_feature_fn is None else self.pixel_feature_fn(sample.image)
+        )
         graph = build_graph(superpixels, sample.image, pixel_features=pixel_features)
         timings["graph"] = time.perf_counter() - start
         if graph.n_edges > self.max_edges:
@@ -190,7 +197,9 @@ class SuperpixelSegEnv(gym.Env):
             )
 
         start = time.perf_counter()
-        subgraphs = extract_subgraphs(graph.edges, graph.n_nodes, self.subgraph_sizes, self.np_random)
+        subgraphs = extract_subgraphs(
+            graph.edges, graph.n_nodes, self.subgraph_sizes, self.np_random
+        )
         timings["subgraphs"] = time.perf_counter() - start
 
         self._sample, self._superpixels, self._graph = sample, superpixels, graph

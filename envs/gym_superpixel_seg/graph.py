@@ -65,20 +65,26 @@ def node_statistics(
     sizes = np.bincount(flat, minlength=n_nodes).astype(np.float64)
     height, width = superpixels.shape
     yy, xx = np.indices((height, width))
-    centroids = np.stack(
-        [
-            np.bincount(flat, weights=yy.ravel(), minlength=n_nodes),
-            np.bincount(flat, weights=xx.ravel(), minlength=n_nodes),
-        ],
-        axis=1,
-    ) / sizes[:, None]
-    colours = np.stack(
-        [
-            np.bincount(flat, weights=image[..., c].ravel(), minlength=n_nodes)
-            for c in range(image.shape[2])
-        ],
-        axis=1,
-    ) / sizes[:, None]
+    centroids = (
+        np.stack(
+            [
+                np.bincount(flat, weights=yy.ravel(), minlength=n_nodes),
+                np.bincount(flat, weights=xx.ravel(), minlength=n_nodes),
+            ],
+            axis=1,
+        )
+        / sizes[:, None]
+    )
+    colours = (
+        np.stack(
+            [
+                np.bincount(flat, weights=image[..., c].ravel(), minlength=n_nodes)
+                for c in range(image.shape[2])
+            ],
+            axis=1,
+        )
+        / sizes[:, None]
+    )
     return sizes, centroids, colours
 
 
@@ -131,13 +137,16 @@ def build_graph(
                 f"got {pixel_features.shape}"
             )
         flat = superpixels.ravel()
-        pooled = np.stack(
-            [
-                np.bincount(flat, weights=pixel_features[..., d].ravel(), minlength=len(sizes))
-                for d in range(pixel_features.shape[2])
-            ],
-            axis=1,
-        ) / sizes[:, None]
+        pooled = (
+            np.stack(
+                [
+                    np.bincount(flat, weights=pixel_features[..., d].ravel(), minlength=len(sizes))
+                    for d in range(pixel_features.shape[2])
+                ],
+                axis=1,
+            )
+            / sizes[:, None]
+        )
         node_features = np.concatenate([node_features, pooled.astype(np.float32)], axis=1)
 
     if len(edges):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from elf.evaluation import mean_segmentation_accuracy, symmetric_best_dice_score, variation_of_information
+from elf.evaluation import (
+    mean_segmentation_accuracy,
+    symmetric_best_dice_score,
+    variation_of_information,
+)
 
 #: IoU thresholds of the mean segmentation accuracy (DSB 2018 "AP").
 MSA_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
@@ -41,7 +45,9 @@ def segmentation_metrics(
     segmentation = np.asarray(segmentation)
     ground_truth = np.asarray(ground_truth)
     if segmentation.shape != ground_truth.shape:
-        raise ValueError(f"segmentation {segmentation.shape} and ground truth {ground_truth.shape} differ in shape")
+        raise ValueError(
+            f"segmentation {segmentation.shape} and ground truth {ground_truth.shape} differ in shape"
+        )
     if background == "largest":
         segmentation = largest_object_as_background(segmentation)
     elif background is None:
@@ -56,5 +62,7 @@ def segmentation_metrics(
         "sbd": float(symmetric_best_dice_score(segmentation, ground_truth)),
         "vi_split": float(vi_split),
         "vi_merge": float(vi_merge),
-        "msa": float(mean_segmentation_accuracy(segmentation, ground_truth, thresholds=list(MSA_THRESHOLDS))),
+        "msa": float(
+            mean_segmentation_accuracy(segmentation, ground_truth, thresholds=list(MSA_THRESHOLDS))
+        ),
     }

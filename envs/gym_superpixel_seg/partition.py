@@ -16,7 +16,9 @@ SOLVERS: dict[str, Callable] = {
 }
 
 
-def weights_to_costs(weights: np.ndarray, *, beta: float = 0.5, epsilon: float = 1e-3) -> np.ndarray:
+def weights_to_costs(
+    weights: np.ndarray, *, beta: float = 0.5, epsilon: float = 1e-3
+) -> np.ndarray:
     """Log-odds multicut costs: positive = attractive (merge), negative = repulsive (cut).
 
     ``cost = log((1 - w) / w) + log((1 - beta) / beta)`` with ``w`` clipped to
@@ -28,7 +30,9 @@ def weights_to_costs(weights: np.ndarray, *, beta: float = 0.5, epsilon: float =
     return np.log((1 - weights) / weights) + np.log((1 - beta) / beta)
 
 
-def solve_multicut(rag: object, costs: np.ndarray, n_nodes: int, *, solver: str = "kernighan-lin") -> np.ndarray:
+def solve_multicut(
+    rag: object, costs: np.ndarray, n_nodes: int, *, solver: str = "kernighan-lin"
+) -> np.ndarray:
     """Partition the graph; returns (N,) consecutive node labels 0..K-1."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown multicut solver {solver!r}; choose one of {sorted(SOLVERS)}")

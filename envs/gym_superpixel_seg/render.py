@@ -6,7 +6,9 @@ import numpy as np
 from skimage.segmentation import find_boundaries
 
 
-def boundary_pixel_edges(superpixels: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def boundary_pixel_edges(
+    superpixels: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixels on superpixel boundaries and the graph edge each belongs to.
 
     Returns:
@@ -87,7 +89,9 @@ def render_panels(
         action_panel.reshape(-1, 3)[pixels] = colours
 
     segmentation_panel = blank if segmentation is None else label_colours(segmentation)
-    reward_panel = blank if superpixel_rewards is None else reward_colours(superpixel_rewards[superpixels])
+    reward_panel = (
+        blank if superpixel_rewards is None else reward_colours(superpixel_rewards[superpixels])
+    )
 
     gap = np.ones((height, separator, 3))
     panels = [rgb, superpixel_panel, action_panel, segmentation_panel, reward_panel]

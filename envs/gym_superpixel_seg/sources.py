@@ -89,7 +89,7 @@ class CirclesSource(ImageSource):
         shape: tuple[int, int] = (256, 256),
         n_disks: int = 20,
         radius_range: tuple[float, float] = (10.0, 19.0),
-        irregularity: float = 0.08,
+        irregularity: float = 0.05,
         noise_std: float = 0.03,
         blur_sigma: float = 1.0,
         background_sharpness: float = 3.0,
@@ -210,9 +210,7 @@ class ArraySource(ImageSource):
         self.images = [validate_image(image) for image in images]
         if ground_truths is not None:
             if len(ground_truths) != len(images):
-                raise ValueError(
-                    f"got {len(images)} images but {len(ground_truths)} ground truths"
-                )
+                raise ValueError(f"got {len(images)} images but {len(ground_truths)} ground truths")
             for index, (image, truth) in enumerate(zip(self.images, ground_truths, strict=True)):
                 if np.shape(truth) != image.shape[:2]:
                     raise ValueError(
@@ -221,7 +219,9 @@ class ArraySource(ImageSource):
                     )
         shapes = {image.shape for image in self.images}
         if len(shapes) != 1:
-            raise ValueError(f"all images of an ArraySource must have one shape, got {sorted(shapes)}")
+            raise ValueError(
+                f"all images of an ArraySource must have one shape, got {sorted(shapes)}"
+            )
         self.ground_truths = ground_truths
 
     @property

@@ -8,7 +8,14 @@ from bioimage_cpp.segmentation import mutex_watershed, relabel_sequential, water
 from scipy import ndimage
 
 #: Pixel offsets of the mutex watershed: two attractive (direct neighbours), four repulsive.
-DEFAULT_OFFSETS: tuple[tuple[int, int], ...] = ((0, -1), (-1, 0), (-3, 0), (0, -3), (-5, 0), (0, -5))
+DEFAULT_OFFSETS: tuple[tuple[int, int], ...] = (
+    (0, -1),
+    (-1, 0),
+    (-3, 0),
+    (0, -3),
+    (-5, 0),
+    (0, -5),
+)
 
 
 def colour_difference_affinities(
@@ -33,7 +40,9 @@ def colour_difference_affinities(
         image = image[..., None]
     smoothed = np.stack(
         [
-            gaussian_smoothing(np.ascontiguousarray(image[..., c]), sigma) if sigma > 0 else image[..., c]
+            gaussian_smoothing(np.ascontiguousarray(image[..., c]), sigma)
+            if sigma > 0
+            else image[..., c]
             for c in range(image.shape[2])
         ],
         axis=-1,
@@ -63,7 +72,11 @@ def merge_small_segments(labels: np.ndarray, image: np.ndarray, min_size: int) -
     if not small.any() or small.all():
         return labels
     seeds = np.where(small, 0, labels + 1).astype(np.uint32)
-    gradient = np.sqrt(sum(ndimage.sobel(image[..., c], axis=a) ** 2 for c in range(image.shape[2]) for a in (0, 1)))
+    gradient = np.sqrt(
+        sum(
+            ndimage.sobel(image[..., c], axis=a) ** 2 for c in range(image.shape[2]) for a in (0, 1)
+        )
+    )
     filled = watershed(gradient.astype(np.float32), seeds)
     return filled.astype(np.uint32) - 1
 
@@ -105,5 +118,7 @@ def mutex_watershed_superpixels(
     )
     labels = relabel_consecutive(labels.astype(np.uint32))
     if min_size > 1:
-        labels = relabel_consecutive(merge_small_segments(labels, np.asarray(image, np.float32), min_size))
+        labels = relabel_consecutive(
+            merge_small_segments(labels, np.asarray(image, np.float32), min_size)
+        )
     return labels

@@ -1,6 +1,7 @@
 """Rule-based rewards for instance segmentation (numpy + scikit-image only)."""
 
 from seg_rewards.base import ObjectReward, RewardContext, RewardResult, SegmentationReward
+from seg_rewards.circles import CircleReward
 from seg_rewards.mapping import (
     edge_rewards_from_objects,
     edge_rewards_from_superpixels,
@@ -9,6 +10,7 @@ from seg_rewards.mapping import (
 )
 
 __all__ = [
+    "CircleReward",
     "ObjectReward",
     "RewardContext",
     "RewardResult",
