@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from elf.evaluation import (
+    matching,
     mean_segmentation_accuracy,
     symmetric_best_dice_score,
     variation_of_information,
@@ -22,6 +23,24 @@ def largest_object_as_background(segmentation: np.ndarray) -> np.ndarray:
     return new_ids[inverse].reshape(segmentation.shape)
 
 
+def f1_at_iou(segmentation: np.ndarray, ground_truth: np.ndarray, threshold: float = 0.5) -> float:
+    """F1 score of object matching at an IoU threshold (label 0 is background on both sides).
+
+    An object of the segmentation and one of the ground truth match when their IoU is at least
+    ``threshold`` (optimal one-to-one assignment, as in the DSB 2018 / StarDist matching);
+    ``F1 = 2 TP / (2 TP + FP + FN)``. Two images without any foreground object score 1.
+    """
+    segmentation = np.asarray(segmentation).astype(np.uint32)
+    ground_truth = np.asarray(ground_truth).astype(np.uint32)
+    if segmentation.shape != ground_truth.shape:
+        raise ValueError(
+            f"segmentation {segmentation.shape} and ground truth {ground_truth.shape} differ in shape"
+        )
+    if not segmentation.any() and not ground_truth.any():
+        return 1.0
+    return float(matching(segmentation, ground_truth, threshold=threshold)["f1"])
+
+
 def segmentation_metrics(
     segmentation: np.ndarray, ground_truth: np.ndarray, *, background: str | None = "largest"
 ) -> dict[str, float]:
@@ -38,9 +57,11 @@ def segmentation_metrics(
             object is foreground, e.g. densely labelled tissue).
 
     Returns:
-        ``{"sbd", "vi_split", "vi_merge", "msa"}``: VI split is the conditional entropy
+        ``{"sbd", "vi_split", "vi_merge", "msa", "f1"}``: VI split is the conditional entropy
         H(segmentation | ground truth) (over-segmentation), VI merge H(ground truth |
-        segmentation) (under-segmentation), both in bits.
+        segmentation) (under-segmentation), both in bits; ``msa`` is the mean segmentation
+        accuracy over IoU thresholds ``MSA_THRESHOLDS`` and ``f1`` the F1 score of object
+        matching at IoU 0.5 (:func:`f1_at_iou`).
     """
     segmentation = np.asarray(segmentation)
     ground_truth = np.asarray(ground_truth)
@@ -65,4 +86,5 @@ def segmentation_metrics(
         "msa": float(
             mean_segmentation_accuracy(segmentation, ground_truth, thresholds=list(MSA_THRESHOLDS))
         ),
+        "f1": f1_at_iou(segmentation, ground_truth, 0.5),
     }
