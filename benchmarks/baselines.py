@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gym_superpixel_seg.env import SuperpixelSegEnv
+from gym_superpixel_seg.metrics import segmentation_metrics
+from gym_superpixel_seg.partition import ground_truth_node_labels
 
 #: A policy maps (env after reset, observation, rng) to one weight per edge.
 Policy = Callable[[SuperpixelSegEnv, dict, np.random.Generator], np.ndarray]
@@ -60,12 +62,12 @@ class EvaluationResult:
 
     def mean(self, key: str) -> float:
         if key == "reward":
-            return float(np.mean(self.rewards))
+            return float(np.mean(self.rewards)) if self.rewards else float("nan")
         return float(np.mean([m[key] for m in self.metrics]))
 
     def std(self, key: str) -> float:
         if key == "reward":
-            return float(np.std(self.rewards))
+            return float(np.std(self.rewards)) if self.rewards else float("nan")
         return float(np.std([m[key] for m in self.metrics]))
 
 
@@ -105,6 +107,27 @@ def evaluate(
             result.metrics.append(info["metrics"])
     finally:
         env.beta = previous_beta
+    return result
+
+
+def evaluate_superpixel_projection(
+    env: SuperpixelSegEnv, seeds: Iterable[int], *, name: str = "sp gt (majority projection)"
+) -> EvaluationResult:
+    """Metrics of the superpixel upper bound: each superpixel takes its majority GT label.
+
+    This is the bound as the paper defines it. It can be slightly above what any edge action
+    reaches, because two same-label superpixels that are not adjacent cannot be merged by a
+    multicut. No reward is given (the projection is not an action).
+    """
+    seeds = list(seeds)
+    result = EvaluationResult(name=name, seeds=seeds)
+    for seed in seeds:
+        obs, info = env.reset(seed=seed)
+        start = time.perf_counter()
+        superpixels, truth = obs["superpixels"], info["ground_truth"]
+        projection = ground_truth_node_labels(superpixels, truth)[superpixels]
+        result.metrics.append(segmentation_metrics(projection, truth, background="zero"))
+        result.seconds.append(time.perf_counter() - start)
     return result
 
 

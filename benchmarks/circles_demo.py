@@ -22,6 +22,7 @@ from benchmarks.baselines import (
     all_merge,
     boundary_multicut,
     evaluate,
+    evaluate_superpixel_projection,
     ground_truth,
     tune_beta,
     uniform_random,
@@ -61,6 +62,8 @@ def format_table(results: list[EvaluationResult]) -> str:
     for result in results:
         cells = [
             f"{result.mean(key):.3f} ± {result.std(key):.3f}"
+            if np.isfinite(result.mean(key))
+            else "n/a"
             for key in ("reward", "sbd", "vi_split", "vi_merge", "msa")
         ]
         lines.append(
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     if agent is not None:
         methods.insert(4, (agent.__name__, agent, None))
     results = [evaluate(env, policy, seeds, name=name, beta=b) for name, policy, b in methods]
+    results.append(evaluate_superpixel_projection(env, seeds))
     table = format_table(results)
     print(f"\nSuperpixelSeg-Circles-v0, {args.seeds} seeds ({seeds.start}-{seeds.stop - 1}):\n")
     print(table)
