@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
+
 from seg_rewards import CircleReward, RewardContext
 from seg_rewards.mapping import edge_rewards_from_superpixels
 

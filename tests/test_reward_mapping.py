@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from seg_rewards import ObjectReward, RewardContext
 from seg_rewards.mapping import (
     edge_rewards_from_objects,
