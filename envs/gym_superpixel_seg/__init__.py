@@ -22,6 +22,7 @@ __all__ = [
 
 _ENVIRONMENTS = {
     "SuperpixelSeg-Circles-v0": "gym_superpixel_seg.circles:CirclesEnv",
+    "SuperpixelSeg-Embryo-v0": "gym_superpixel_seg.embryo:EmbryoEnv",
 }
 
 for _env_id, _entry_point in _ENVIRONMENTS.items():
