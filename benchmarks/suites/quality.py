@@ -1,0 +1,561 @@
+"""Quality suite: every method's SBD, VI split/merge, mSA, F1@0.5 and time per image.
+
+Two inputs:
+
+- an environment id (held-out reset seeds; beta of the boundary multicut and the mutex
+  watershed's repulsion scale are tuned on separate seeds), or
+- a folder of real images with instance labels (``images/`` + ``labels/``): the sorted image
+  list is split into a tuning part (the first ``--tune`` images) and an evaluation part (the
+  rest, at most ``--limit``). One environment is built per image (sizes vary).
+
+Methods: trained agents (``--agent``), the sp-gt upper bound (every superpixel gets its majority
+ground-truth label), all-merge, all-cut, uniform random weights, boundary-strength multicut
+(beta tuned), mutex watershed on boundary affinities (pixel level, repulsion scale tuned) and,
+for nuclei-like data (ground truth with background 0), the classic gaussian smoothing + Otsu
+threshold + distance-transform seeded watershed.
+
+Time per image: for graph methods superpixels + RAG/features + policy + multicut + projection
+(the shared pipeline is counted for every graph method); for pixel methods the whole method.
+The reward, subgraph extraction and metrics are not counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bioimage_cpp.filters import gaussian_smoothing
+from elf.segmentation.features import compute_boundary_mean_and_length
+from elf.segmentation.mutex_watershed import mutex_watershed
+from elf.segmentation.watershed import distance_transform_watershed
+from scipy import ndimage
+from skimage.feature import peak_local_max
+from skimage.filters import threshold_otsu
+from skimage.segmentation import watershed as skimage_watershed
+from tqdm.auto import tqdm
+
+from benchmarks import baselines
+from benchmarks.report import markdown_table, mean_std
+from gym_superpixel_seg.graph import gradient_image
+from gym_superpixel_seg.metrics import segmentation_metrics
+from gym_superpixel_seg.superpixels import (
+    merge_small_segments,
+    mutex_watershed_superpixels,
+    relabel_consecutive,
+)
+from seg_rewards import RewardResult, SegmentationReward
+
+METRICS = ("sbd", "vi_split", "vi_merge", "msa", "f1")
+METRIC_TITLES = {
+    "sbd": "SBD ↑",
+    "vi_split": "VI split ↓",
+    "vi_merge": "VI merge ↓",
+    "msa": "mSA ↑",
+    "f1": "F1@0.5 ↑",
+}
+BETAS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+#: (gamma, scale) grid of the mutex watershed baseline: boundary map ** gamma, repulsive
+#: channels multiplied by scale.
+MWS_GRID = tuple((g, s) for g in (1.0, 2.0, 4.0) for s in (0.5, 1.0, 2.0, 4.0))
+#: Offsets of the mutex watershed baseline: direct neighbours attractive, the rest repulsive.
+MWS_OFFSETS = ((-1, 0), (0, -1), (-3, 0), (0, -3), (-9, 0), (0, -9), (-27, 0), (0, -27))
+
+
+# ---------------------------------------------------------------- data profiles
+def dense_superpixels(image: np.ndarray) -> np.ndarray:
+    """Superpixels for dark-membrane EM: distance-transform watershed on the inverted image.
+
+    Tuned on isbi2012-em (sp-gt SBD ~0.89 with ~500 superpixels on 512x512; the colour
+    mutex watershed gives ~0.83 with ~4000).
+    """
+    boundary = membrane_boundaries(image)
+    labels, _ = distance_transform_watershed(
+        boundary, threshold=0.6, sigma_seeds=2.0, sigma_weights=2.0, min_size=20
+    )
+    return relabel_consecutive(labels)
+
+
+def nuclei_superpixels(image: np.ndarray) -> np.ndarray:
+    """Superpixels for fluorescence nuclei: colour mutex watershed with finer settings.
+
+    Tuned on dsb2018-fluo (sp-gt SBD ~0.85 with ~240 superpixels; defaults give ~0.82).
+    """
+    return mutex_watershed_superpixels(
+        image, attractive_weight=2.0, repulsive_weight=8.0, min_size=10, sigma=0.5
+    )
+
+
+def membrane_boundaries(image: np.ndarray) -> np.ndarray:
+    """Boundary evidence of dark membranes: 1 - smoothed intensity, scaled to [0, 1]."""
+    gray = np.ascontiguousarray(np.asarray(image, np.float32).mean(axis=2))
+    boundary = 1.0 - gaussian_smoothing(gray, 1.0)
+    low, high = float(boundary.min()), float(boundary.max())
+    return ((boundary - low) / (high - low if high > low else 1.0)).astype(np.float32)
+
+
+def gradient_boundaries(image: np.ndarray) -> np.ndarray:
+    """Boundary evidence: gaussian gradient magnitude (as the graph's boundary strength)."""
+    return gradient_image(np.asarray(image, np.float32), sigma=1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a kind of data is over-segmented, what counts as boundary, and its conventions."""
+
+    name: str
+    superpixel_fn: Callable[[np.ndarray], np.ndarray] | None
+    boundary_fn: Callable[[np.ndarray], np.ndarray]
+    background: str | None
+    classic: bool
+
+
+PROFILES = {
+    "nuclei": Profile("nuclei", nuclei_superpixels, gradient_boundaries, "largest", True),
+    "dense": Profile("dense", dense_superpixels, membrane_boundaries, None, False),
+}
+
+
+def detect_profile(labels: Sequence[np.ndarray]) -> str:
+    """``"nuclei"`` when ground truth has background 0, ``"dense"`` when every pixel is labelled."""
+    return "nuclei" if any((np.asarray(label) == 0).any() for label in labels) else "dense"
+
+
+class NoReward(SegmentationReward):
+    """Zero reward on every edge: real-data quality runs only need the metrics."""
+
+    def __call__(self, context) -> RewardResult:
+        return RewardResult(
+            edge_rewards=np.zeros(len(context.edges)),
+            object_labels=np.zeros(0, np.int64),
+            object_scores=np.zeros(0),
+        )
+
+
+# ---------------------------------------------------------------- methods
+def boundary_map_policy(boundary_fn: Callable[[np.ndarray], np.ndarray]) -> baselines.Policy:
+    """Edge weight = mean of ``boundary_fn(image)`` along the edge, min-max scaled per image."""
+
+    def policy(env, obs, rng):
+        graph = env.graph
+        if graph.n_edges == 0:
+            return np.zeros(0)
+        boundary = boundary_fn(obs["image"])
+        superpixels = np.ascontiguousarray(obs["superpixels"], dtype=np.uint32)
+        means = compute_boundary_mean_and_length(graph.rag, superpixels, boundary, n_threads=1)
+        strength = np.asarray(means[:, 0], np.float64)
+        low, high = float(strength.min()), float(strength.max())
+        return (strength - low) / (high - low) if high > low else np.full_like(strength, 0.5)
+
+    return policy
+
+
+def line_max(boundary: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    """Max of ``boundary`` on the straight pixel line from p to p + offset (axis-aligned)."""
+    dy, dx = offset
+    length = max(abs(dy), abs(dx))
+    uy, ux = (dy // length if dy else 0), (dx // length if dx else 0)
+    height, width = boundary.shape
+    result = boundary.copy()
+    for k in range(1, length + 1):
+        sy, sx = uy * k, ux * k
+        shifted = np.ones_like(boundary)  # outside the image: boundary
+        ys, xs = slice(max(-sy, 0), height - max(sy, 0)), slice(max(-sx, 0), width - max(sx, 0))
+        ys2 = slice(max(sy, 0), height + min(sy, 0))
+        xs2 = slice(max(sx, 0), width + min(sx, 0))
+        shifted[ys, xs] = boundary[ys2, xs2]
+        np.maximum(result, shifted, out=result)
+    return result
+
+
+def mws_on_boundaries(
+    image: np.ndarray,
+    boundary_fn: Callable[[np.ndarray], np.ndarray],
+    *,
+    gamma: float = 1.0,
+    scale: float = 1.0,
+    min_size: int = 10,
+) -> np.ndarray:
+    """Mutex watershed on boundary affinities (elf): an edge's boundary probability is the max
+    of ``boundary_fn(image) ** gamma`` along the pixel line; repulsive channels are multiplied
+    by ``scale``."""
+    boundary = boundary_fn(image) ** gamma
+    affinities = np.stack([line_max(boundary, offset) for offset in MWS_OFFSETS])
+    affinities[2:] = np.clip(affinities[2:] * scale, 0, 1)
+    labels = mutex_watershed(
+        affinities, [list(o) for o in MWS_OFFSETS], strides=[2, 2], randomize_strides=False
+    )
+    labels = relabel_consecutive(labels.astype(np.uint32))
+    if min_size > 1:
+        labels = merge_small_segments(labels, np.asarray(image, np.float32), min_size)
+    return labels
+
+
+def classic_nuclei(image: np.ndarray, *, sigma: float = 2.0, min_distance: int = 5) -> np.ndarray:
+    """Gaussian smoothing, Otsu threshold, distance-transform seeded watershed (0 = background)."""
+    gray = np.asarray(image, np.float32).mean(axis=2)
+    smoothed = ndimage.gaussian_filter(gray, sigma)
+    if smoothed.max() <= smoothed.min():
+        return np.zeros(gray.shape, np.int64)
+    foreground = smoothed > threshold_otsu(smoothed)
+    distance = ndimage.distance_transform_edt(foreground)
+    components, _ = ndimage.label(foreground)
+    peaks = peak_local_max(
+        ndimage.gaussian_filter(distance, 1.0),
+        min_distance=min_distance,
+        labels=components,
+        exclude_border=False,
+    )
+    markers = np.zeros(gray.shape, np.int64)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    return skimage_watershed(-distance, markers, mask=foreground).astype(np.int64)
+
+
+def load_agent(spec: str) -> tuple[str, baselines.Policy] | None:
+    """``CKPT`` (a StatelessSAC checkpoint) or ``pretrained:NAME`` -> (name, policy), or None
+    with a message when torch / stateless_sac is missing or the checkpoint does not load."""
+    try:
+        import stateless_sac
+    except ImportError as error:
+        print(f"skipping agent {spec!r}: stateless_sac is not installed ({error})")
+        return None
+    try:
+        if spec.startswith("pretrained:"):
+            model = stateless_sac.pretrained(spec.split(":", 1)[1])
+        else:
+            model = stateless_sac.StatelessSAC.load(spec, device="cpu")
+    except Exception as error:  # noqa: BLE001 - any loading failure skips the row
+        print(f"skipping agent {spec!r}: could not load it ({type(error).__name__}: {error})")
+        return None
+
+    def policy(env, obs, rng):
+        action, _ = model.predict(obs, deterministic=True)
+        return np.clip(np.asarray(action, np.float64).reshape(-1)[: env.graph.n_edges], 0, 1)
+
+    return f"agent {Path(spec).name if ':' not in spec else spec}", policy
+
+
+# ---------------------------------------------------------------- cases
+@dataclass
+class Case:
+    """One image: an env to reset (with its reset seed) and a label for reports."""
+
+    name: str
+    env: Any
+    seed: int
+
+
+@dataclass
+class MethodResult:
+    name: str
+    kind: str  # "graph" or "pixel"
+    per_image: list[dict[str, float]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.name, "kind": self.kind, "n": len(self.per_image)}
+        for key in (*METRICS, "seconds"):
+            mean, std = mean_std([row[key] for row in self.per_image])
+            out[key] = {"mean": mean, "std": std}
+        return out
+
+
+@dataclass
+class GraphMethod:
+    name: str
+    policy: baselines.Policy
+    beta: float | None = None
+
+
+@dataclass
+class PixelMethod:
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray]
+    background: str | None
+
+
+def _step_segmentation(env, action, beta):
+    """Step the env with ``action`` at ``beta``; returns (segmentation, metrics, seconds)."""
+    previous = env.beta
+    if beta is not None:
+        env.beta = beta
+    try:
+        _, _, _, _, info = env.step(action)
+    finally:
+        env.beta = previous
+    timings = env.last_timings
+    return info["segmentation"], info["metrics"], timings["multicut"] + timings["projection"]
+
+
+def tune_graph_beta(cases: Sequence[Case], policy, betas=BETAS, metric: str = "sbd"):
+    """Best beta of a graph policy by mean ``metric`` on ``cases``: (beta, {beta: score})."""
+    scores: dict[float, list[float]] = {b: [] for b in betas}
+    rng = np.random.default_rng(0)
+    for case in tqdm(cases, desc="tune beta", leave=False):
+        obs, _ = case.env.reset(seed=case.seed)
+        action = policy(case.env, obs, rng)
+        for beta in betas:
+            scores[beta].append(_step_segmentation(case.env, action, beta)[1][metric])
+    means = {b: float(np.mean(v)) for b, v in scores.items()}
+    best = max(means, key=lambda b: (means[b], -abs(b - 0.5)))
+    return best, means
+
+
+def tune_pixel(cases: Sequence[Case], make_fn, values, background, metric: str = "sbd"):
+    """Best parameter value of a pixel method ``make_fn(value)`` on ``cases``."""
+    scores: dict[float, list[float]] = {v: [] for v in values}
+    for case in tqdm(cases, desc="tune mws", leave=False):
+        obs, _ = case.env.reset(seed=case.seed)
+        truth = case.env._sample.ground_truth
+        for value in values:
+            segmentation = make_fn(value)(obs["image"])
+            scores[value].append(
+                segmentation_metrics(segmentation, truth, background=background)[metric]
+            )
+    means = {v: float(np.mean(s)) for v, s in scores.items()}
+    return max(means, key=means.get), means
+
+
+def evaluate_cases(
+    cases: Sequence[Case],
+    graph_methods: Sequence[GraphMethod],
+    pixel_methods: Sequence[PixelMethod],
+    *,
+    example_index: int = 0,
+    progress: bool = True,
+) -> tuple[list[MethodResult], dict[str, Any]]:
+    """Run every method on every case; returns results and the data of one example image."""
+    results = {m.name: MethodResult(m.name, "graph") for m in graph_methods}
+    results.update({m.name: MethodResult(m.name, "pixel") for m in pixel_methods})
+    example: dict[str, Any] = {}
+    rng = np.random.default_rng(0)
+    for index, case in enumerate(tqdm(cases, desc="quality", disable=not progress)):
+        env = case.env
+        obs, _ = env.reset(seed=case.seed)
+        pipeline = env.last_timings["superpixels"] + env.last_timings["graph"]
+        truth = env._sample.ground_truth
+        if index == example_index:
+            example = {
+                "name": case.name,
+                "image": obs["image"],
+                "superpixels": obs["superpixels"],
+                "edges": env.graph.edges,
+                "ground_truth": truth,
+                "rows": [],
+            }
+        for method in graph_methods:
+            start = time.perf_counter()
+            action = np.asarray(method.policy(env, obs, rng), np.float64)
+            policy_seconds = time.perf_counter() - start
+            segmentation, metrics, solve_seconds = _step_segmentation(env, action, method.beta)
+            seconds = pipeline + policy_seconds + solve_seconds
+            results[method.name].per_image.append(
+                {"case": case.name, **metrics, "seconds": seconds}
+            )
+            if index == example_index:
+                example["rows"].append((method.name, action, segmentation))
+        for method in pixel_methods:
+            start = time.perf_counter()
+            segmentation = method.fn(obs["image"])
+            seconds = time.perf_counter() - start
+            metrics = segmentation_metrics(segmentation, truth, background=method.background)
+            results[method.name].per_image.append(
+                {"case": case.name, **metrics, "seconds": seconds}
+            )
+            if index == example_index:
+                example["rows"].append((method.name, None, segmentation))
+    return list(results.values()), example
+
+
+def results_table(results: Sequence[MethodResult]) -> str:
+    header = ["method", *(METRIC_TITLES[k] for k in METRICS), "s / image"]
+    rows = []
+    for result in results:
+        summary = result.summary()
+        cells = [f"{summary[k]['mean']:.3f} ± {summary[k]['std']:.3f}" for k in METRICS]
+        rows.append([result.name, *cells, f"{summary['seconds']['mean']:.3f}"])
+    return markdown_table(header, rows)
+
+
+# ---------------------------------------------------------------- case builders
+def env_cases(env_id: str, seeds: Sequence[int], env_kwargs: dict | None = None):
+    import gymnasium as gym
+
+    import gym_superpixel_seg  # noqa: F401
+
+    env = gym.make(env_id, **(env_kwargs or {})).unwrapped
+    return env, [Case(f"seed {s}", env, int(s)) for s in seeds]
+
+
+def folder_cases(source, indices: Sequence[int], profile: Profile) -> list[Case]:
+    from gym_superpixel_seg.env import SuperpixelSegEnv
+    from gym_superpixel_seg.sources import ArraySource
+
+    cases = []
+    for index in indices:
+        sample = source.load(index)
+        env = SuperpixelSegEnv(
+            ArraySource([sample.image], [sample.ground_truth]),
+            NoReward(),
+            superpixel_fn=profile.superpixel_fn,
+            subgraph_sizes=(6,),
+            max_edges=10**7,
+            metrics_background=profile.background,
+        )
+        cases.append(Case(source.names[index], env, 0))
+    return cases
+
+
+# ---------------------------------------------------------------- the suite
+def run(
+    *,
+    out: Path,
+    env_id: str | None = None,
+    data: Path | None = None,
+    seeds: Sequence[int] = tuple(range(10_000, 10_020)),
+    tune_seeds: Sequence[int] = tuple(range(500, 510)),
+    tune: int | None = None,
+    limit: int | None = None,
+    agents: Sequence[str] = (),
+    profile: str = "auto",
+    env_kwargs: dict | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the quality suite; writes figures to ``out`` and returns the markdown + data."""
+    from benchmarks import figures
+
+    out.mkdir(parents=True, exist_ok=True)
+    setup: dict[str, Any] = {}
+    if data is not None:
+        from gym_superpixel_seg.folder import FolderSource
+
+        source = FolderSource(data)
+        n = len(source)
+        n_tune = tune if tune is not None else min(10, max(1, n // 4))
+        if not 0 < n_tune < n:
+            raise ValueError(f"--tune must be between 1 and {n - 1} for {n} images, got {n_tune}")
+        tune_idx = list(range(n_tune))
+        eval_idx = list(range(n_tune, n))[: limit or None]
+        if profile == "auto":
+            labels = [source.load(i).ground_truth for i in tune_idx]
+            profile = detect_profile(labels)
+        prof = PROFILES[profile]
+        tune_cases = folder_cases(source, tune_idx, prof)
+        cases = folder_cases(source, eval_idx, prof)
+        title = f"`{Path(data).name}` ({len(cases)} evaluation images, profile {profile})"
+        setup.update(
+            data=str(data),
+            profile=profile,
+            tuning_images=[source.names[i] for i in tune_idx],
+            evaluation_images=[source.names[i] for i in eval_idx],
+        )
+        graph_background = prof.background
+        boundary_policy = boundary_map_policy(prof.boundary_fn)
+        boundary_fn = prof.boundary_fn
+        classic = prof.classic
+    else:
+        env_id = env_id or "SuperpixelSeg-Circles-v0"
+        seeds = list(seeds)[: limit or None]
+        env, cases = env_cases(env_id, seeds, env_kwargs)
+        tune_cases = [Case(f"seed {s}", env, int(s)) for s in tune_seeds]
+        if set(seeds) & set(tune_seeds):
+            raise ValueError("tuning and evaluation seeds overlap")
+        title = f"`{env_id}` ({len(cases)} held-out seeds {seeds[0]}..{seeds[-1]})"
+        setup.update(
+            env_id=env_id, env_kwargs=env_kwargs or {}, seeds=seeds, tuning_seeds=list(tune_seeds)
+        )
+        graph_background = env.metrics_background
+        boundary_policy = baselines.boundary_multicut
+        boundary_fn = gradient_boundaries
+        classic = False
+
+    beta, beta_scores = tune_graph_beta(tune_cases, boundary_policy)
+
+    def make_mws(params):
+        gamma, scale = params
+        return lambda image: mws_on_boundaries(image, boundary_fn, gamma=gamma, scale=scale)
+
+    mws_params, mws_scores = tune_pixel(tune_cases, make_mws, MWS_GRID, graph_background)
+    setup.update(
+        boundary_multicut_beta=beta,
+        beta_scores=beta_scores,
+        mws_gamma_scale=mws_params,
+        mws_scores={f"gamma={g},scale={c}": v for (g, c), v in mws_scores.items()},
+        metrics_background=graph_background,
+    )
+
+    graph_methods = []
+    for spec in agents:
+        loaded = load_agent(spec)
+        if loaded is not None:
+            graph_methods.append(GraphMethod(*loaded))
+    graph_methods += [
+        GraphMethod("sp-gt (upper bound)", baselines.ground_truth),
+        GraphMethod("all-merge", baselines.all_merge),
+        GraphMethod("all-cut", baselines.all_cut),
+        GraphMethod("random", baselines.uniform_random),
+        GraphMethod(f"boundary multicut (beta={beta})", boundary_policy, beta),
+    ]
+    pixel_methods = [
+        PixelMethod(
+            f"mutex watershed (gamma={mws_params[0]:g}, scale={mws_params[1]:g})",
+            make_mws(mws_params),
+            graph_background,
+        )
+    ]
+    if classic:
+        pixel_methods.append(PixelMethod("smoothing + Otsu + DT watershed", classic_nuclei, "zero"))
+
+    try:
+        results, example = evaluate_cases(cases, graph_methods, pixel_methods, progress=progress)
+    except Exception as error:
+        # An agent that cannot act on this data (e.g. trained on RGB, given grayscale) is
+        # dropped with a message rather than failing the suite.
+        agent_names = [m.name for m in graph_methods if m.name.startswith("agent ")]
+        if not agent_names:
+            raise
+        print(f"skipping {agent_names}: {type(error).__name__}: {error}")
+        graph_methods = [m for m in graph_methods if m.name not in agent_names]
+        results, example = evaluate_cases(cases, graph_methods, pixel_methods, progress=progress)
+
+    rows = []
+    for name, action, segmentation in example["rows"]:
+        rows.append(
+            (
+                name,
+                figures.method_row(
+                    example["image"],
+                    example["superpixels"],
+                    example["edges"],
+                    action=action,
+                    segmentation=segmentation,
+                    ground_truth=example["ground_truth"],
+                ),
+            )
+        )
+    figure = figures.example_panels(
+        rows, out / "quality_examples.png", title=f"{title}: {example['name']}"
+    )
+
+    table = results_table(results)
+    markdown = (
+        f"## Quality: {title}\n\n{table}\n\n"
+        f"Boundary multicut beta {beta} and mutex-watershed (gamma, scale) {mws_params} tuned on "
+        + (
+            f"the first {len(tune_cases)} images ({', '.join(setup['tuning_images'])})"
+            if data is not None
+            else f"seeds {list(tune_seeds)[0]}..{list(tune_seeds)[-1]}"
+        )
+        + f"; metrics background convention of graph methods: {graph_background!r}.\n"
+    )
+    return {
+        "markdown": markdown,
+        "data": {
+            "setup": setup,
+            "results": [r.summary() for r in results],
+            "per_image": {r.name: r.per_image for r in results},
+        },
+        "figures": [str(figure)],
+    }
