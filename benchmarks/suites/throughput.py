@@ -206,11 +206,12 @@ def run(
     sizes: Sequence[int] = (128, 256, 512, 768, 1024),
     scaling_seeds: int = 3,
     min_sizes: Sequence[int] = (5, 10, 20, 40, 80),
-    superpixel_side: int = 512,
+    superpixel_side: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     from benchmarks import figures
 
+    superpixel_side = superpixel_side or min(512, max(sizes))
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(seeds)
     steps = steps or 60

@@ -1,0 +1,174 @@
+"""Each benchmark suite on a tiny config: files, columns and finite numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from benchmarks.__main__ import main, parse_seeds
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+QUALITY_COLUMNS = ("SBD", "VI split", "VI merge", "mSA", "F1@0.5", "s / image")
+
+
+def finite_numbers(value) -> bool:
+    """True when every number inside ``value`` (nested dicts/lists) is finite."""
+    if isinstance(value, dict):
+        return all(finite_numbers(v) for v in value.values())
+    if isinstance(value, list):
+        return all(finite_numbers(v) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return True
+
+
+def check_report(out: Path, suite: str) -> dict:
+    markdown = (out / f"{suite}.md").read_text()
+    assert "Command: `python -m benchmarks run" in markdown
+    assert "Machine:" in markdown
+    data = json.loads((out / f"{suite}.json").read_text())
+    assert data["suite"] == suite
+    assert data["machine"]["packages"]["numpy"]
+    assert data["machine"]["cpu_count"] >= 1
+    for figure in data["figures"]:
+        assert Path(figure).is_file() and Path(figure).stat().st_size > 1000
+    return data
+
+
+def check_quality(out: Path, expected_methods: set[str]) -> dict:
+    data = check_report(out, "quality")
+    markdown = (out / "quality.md").read_text()
+    for column in QUALITY_COLUMNS:
+        assert column in markdown
+    names = {row["method"].split(" (")[0] for row in data["results"]}
+    assert expected_methods <= names, names
+    for row in data["results"]:
+        for key in ("sbd", "vi_split", "vi_merge", "msa", "f1", "seconds"):
+            assert math.isfinite(row[key]["mean"]) and math.isfinite(row[key]["std"]), row
+        assert 0 <= row["sbd"]["mean"] <= 1 and 0 <= row["f1"]["mean"] <= 1
+    bound = next(r for r in data["results"] if r["method"].startswith("sp-gt"))
+    merge = next(r for r in data["results"] if r["method"] == "all-merge")
+    assert bound["sbd"]["mean"] > merge["sbd"]["mean"]
+    assert (out / "quality_examples.png").is_file()
+    return data
+
+
+def test_parse_seeds():
+    assert parse_seeds("3", offset=10) == [10, 11, 12]
+    assert parse_seeds("5-7", offset=0) == [5, 6, 7]
+    assert parse_seeds("1,4", offset=0) == [1, 4]
+
+
+def test_quality_on_env(tmp_path):
+    out = tmp_path / "circles"
+    argv = ["run", "quality", "--seeds", "2", "--tune-seeds", "2", "--image-size", "96"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    data = check_quality(
+        out, {"sp-gt", "all-merge", "all-cut", "random", "boundary multicut", "mutex watershed"}
+    )
+    assert data["setup"]["seeds"] == [10000, 10001]
+    assert data["setup"]["tuning_seeds"] == [500, 501]
+
+
+def test_quality_agent_missing_is_skipped(tmp_path, capsys):
+    out = tmp_path / "agent"
+    argv = ["run", "quality", "--seeds", "1", "--tune-seeds", "1", "--image-size", "64"]
+    assert main([*argv, "--agent", str(tmp_path / "nope.zip"), "--out", str(out)]) == 0
+    assert "skipping agent" in capsys.readouterr().out
+
+
+def make_nuclei_folder(root: Path, n: int = 3) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:80, 0:80]
+    for index in range(n):
+        labels = np.zeros((80, 80), np.uint16)
+        for label in range(1, 5):
+            cy, cx = rng.uniform(12, 68, 2)
+            labels[(yy - cy) ** 2 + (xx - cx) ** 2 < rng.uniform(30, 70)] = label
+        image = 20 + 150 * (labels > 0) + rng.normal(0, 8, labels.shape)
+        iio.imwrite(root / "images" / f"n{index}.png", np.clip(image, 0, 255).astype(np.uint8))
+        iio.imwrite(root / "labels" / f"n{index}.png", labels)
+    return root
+
+
+def test_quality_on_folder(tmp_path):
+    data_dir = make_nuclei_folder(tmp_path / "nuclei")
+    out = tmp_path / "out"
+    argv = ["run", "quality", "--data", str(data_dir), "--tune", "1", "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    data = check_quality(
+        out, {"sp-gt", "all-merge", "boundary multicut", "smoothing + Otsu + DT watershed"}
+    )
+    assert data["setup"]["profile"] == "nuclei"
+    assert data["setup"]["tuning_images"] == ["n0.png"]
+    assert data["setup"]["evaluation_images"] == ["n1.png", "n2.png"]
+    classic = next(r for r in data["results"] if r["method"].startswith("smoothing"))
+    assert classic["sbd"]["mean"] > 0.5  # easy synthetic nuclei
+
+
+@pytest.mark.parametrize("name", ["dsb2018-fluo", "isbi2012-em"])
+def test_quality_on_shared_data(tmp_path, name):
+    folder = SHARED_DATA / name
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not present")
+    out = tmp_path / name
+    argv = ["run", "quality", "--data", str(folder), "--tune", "1", "--limit", "1"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    data = check_quality(out, {"sp-gt", "all-merge", "all-cut", "random", "mutex watershed"})
+    assert data["setup"]["profile"] == ("dense" if name.startswith("isbi") else "nuclei")
+
+
+def test_throughput(tmp_path):
+    out = tmp_path / "throughput"
+    argv = ["run", "throughput", "--seeds", "2", "--steps", "2", "--sizes", "64,96"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    data = check_report(out, "throughput")
+    markdown = (out / "throughput.md").read_text()
+    for text in ("reset", "step", "solver", "median ms", "fitted exponent", "pixels^a"):
+        assert text in markdown
+    solvers = {(r["solver"], r["costs"]) for r in data["solvers"]}
+    assert {s for s, _ in solvers} == {
+        "kernighan-lin",
+        "greedy-additive",
+        "decomposition",
+        "fusion-moves",
+    }
+    assert {c for _, c in solvers} == {"random", "boundary"}
+    for row in data["solvers"]:
+        assert math.isfinite(row["median_ms"]) and math.isfinite(row["mean_energy"])
+        assert row["mean_gap"] >= 0
+    assert len(data["scaling"]["by_size"]) == 2
+    for key, value in data["scaling"]["fits"].items():
+        assert math.isfinite(value), key
+    assert finite_numbers(data["breakdown_median_seconds"])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None or importlib.util.find_spec("stateless_sac") is None,
+    reason="the training suite needs torch and stateless_sac",
+)
+def test_training_tiny(tmp_path):
+    out = tmp_path / "training"
+    argv = ["run", "training", "--seeds", "2", "--steps", "4", "--image-size", "64"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    data = check_report(out, "training")
+    assert data["rows"][-1]["step"] == 4
+    assert all(math.isfinite(row["sbd"]) for row in data["rows"])
+    assert (out / "training_curves.png").is_file()
+
+
+def test_training_from_log(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("wall_time,reward,sbd\n0,0.1,0.2\n60,0.3,0.4\n120,0.5,0.6\n")
+    out = tmp_path / "training_log"
+    assert main(["run", "training", "--log", str(log), "--out", str(out)]) == 0
+    data = check_report(out, "training")
+    assert [row["sbd"] for row in data["rows"]] == [0.2, 0.4, 0.6]
