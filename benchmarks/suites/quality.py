@@ -289,11 +289,13 @@ def _step_segmentation(env, action, beta):
     return info["segmentation"], info["metrics"], timings["multicut"] + timings["projection"]
 
 
-def tune_graph_beta(cases: Sequence[Case], policy, betas=BETAS, metric: str = "sbd"):
+def tune_graph_beta(
+    cases: Sequence[Case], policy, betas=BETAS, metric: str = "sbd", progress: bool = True
+):
     """Best beta of a graph policy by mean ``metric`` on ``cases``: (beta, {beta: score})."""
     scores: dict[float, list[float]] = {b: [] for b in betas}
     rng = np.random.default_rng(0)
-    for case in tqdm(cases, desc="tune beta", leave=False):
+    for case in tqdm(cases, desc="tune beta", leave=False, disable=not progress):
         obs, _ = case.env.reset(seed=case.seed)
         action = policy(case.env, obs, rng)
         for beta in betas:
@@ -303,10 +305,12 @@ def tune_graph_beta(cases: Sequence[Case], policy, betas=BETAS, metric: str = "s
     return best, means
 
 
-def tune_pixel(cases: Sequence[Case], make_fn, values, background, metric: str = "sbd"):
+def tune_pixel(
+    cases: Sequence[Case], make_fn, values, background, metric: str = "sbd", progress: bool = True
+):
     """Best parameter value of a pixel method ``make_fn(value)`` on ``cases``."""
     scores: dict[float, list[float]] = {v: [] for v in values}
-    for case in tqdm(cases, desc="tune mws", leave=False):
+    for case in tqdm(cases, desc="tune mws", leave=False, disable=not progress):
         obs, _ = case.env.reset(seed=case.seed)
         truth = case.env._sample.ground_truth
         for value in values:
@@ -471,13 +475,15 @@ def run(
         boundary_fn = gradient_boundaries
         classic = False
 
-    beta, beta_scores = tune_graph_beta(tune_cases, boundary_policy)
+    beta, beta_scores = tune_graph_beta(tune_cases, boundary_policy, progress=progress)
 
     def make_mws(params):
         gamma, scale = params
         return lambda image: mws_on_boundaries(image, boundary_fn, gamma=gamma, scale=scale)
 
-    mws_params, mws_scores = tune_pixel(tune_cases, make_mws, MWS_GRID, graph_background)
+    mws_params, mws_scores = tune_pixel(
+        tune_cases, make_mws, MWS_GRID, graph_background, progress=progress
+    )
     setup.update(
         boundary_multicut_beta=beta,
         beta_scores=beta_scores,
