@@ -12,7 +12,7 @@ ordinary id. Coordinates are (row, column) = (y, x) in pixels, pixel centres at 
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -46,6 +46,16 @@ MEASUREMENT_NAMES = (
     "surround_intensity",
     "contrast",
 )
+
+
+@lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every pixel (row-major, read-only; shared between steps)."""
+    y = np.repeat(np.arange(height, dtype=np.float64), width)
+    x = np.tile(np.arange(width, dtype=np.float64), height)
+    y.flags.writeable = False
+    x.flags.writeable = False
+    return y, x
 
 
 class Measurements:
@@ -177,12 +187,9 @@ class Measurements:
     def _sum(self, weights: np.ndarray) -> np.ndarray:
         return np.bincount(self.index, weights=weights, minlength=self.n_objects)
 
-    @cached_property
+    @property
     def _grid(self) -> tuple[np.ndarray, np.ndarray]:
-        height, width = self.shape
-        y = np.repeat(np.arange(height, dtype=np.float64), width)
-        x = np.tile(np.arange(width, dtype=np.float64), height)
-        return y, x
+        return _pixel_grid(*self.shape)
 
     # ------------------------------------------------------------------ geometry
     @cached_property
