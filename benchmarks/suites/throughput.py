@@ -113,20 +113,39 @@ def compare_solvers(
 
 
 def solver_verdict(rows: Sequence[dict[str, Any]], default: str = DEFAULT_SOLVER) -> str:
-    """Whether some solver beats ``default`` in both time and energy on every cost type."""
+    """Whether some solver beats ``default`` in both time and energy on every cost type.
+
+    "Beats" means faster and strictly lower mean energy gap (by more than 1e-6); solvers that
+    are faster at the same energy are named separately.
+    """
     by_key = {(r["solver"], r["costs"]): r for r in rows}
     cost_types = sorted({r["costs"] for r in rows})
-    better = []
+    better, same_energy_faster = [], []
     for solver in sorted({r["solver"] for r in rows} - {default}):
-        if all(
-            by_key[(solver, c)]["median_ms"] < by_key[(default, c)]["median_ms"]
-            and by_key[(solver, c)]["mean_gap"] <= by_key[(default, c)]["mean_gap"]
-            for c in cost_types
-        ):
+        faster = all(
+            by_key[(solver, c)]["median_ms"] < by_key[(default, c)]["median_ms"] for c in cost_types
+        )
+        gaps = [
+            by_key[(solver, c)]["mean_gap"] - by_key[(default, c)]["mean_gap"] for c in cost_types
+        ]
+        if faster and all(g < -1e-6 for g in gaps):
             better.append(solver)
-    if better:
-        return f"{', '.join(better)} beat(s) the default {default} in both time and energy."
-    return f"No solver beats the default {default} in both time and energy on these graphs."
+        elif faster and all(abs(g) <= 1e-6 for g in gaps):
+            ratio = np.mean(
+                [
+                    by_key[(default, c)]["median_ms"] / by_key[(solver, c)]["median_ms"]
+                    for c in cost_types
+                ]
+            )
+            same_energy_faster.append(f"{solver} (same energy, {ratio:.2f}x faster)")
+    text = (
+        f"{', '.join(better)} beat(s) the default {default} in both time and energy."
+        if better
+        else f"No solver beats the default {default} in both time and energy on these graphs."
+    )
+    if same_energy_faster:
+        text += " Faster at equal energy: " + ", ".join(same_energy_faster) + "."
+    return text
 
 
 def scaling(
