@@ -107,3 +107,15 @@ def test_background_conventions(two_objects):
         segmentation_metrics(two_objects, two_objects, background="smallest")
     with pytest.raises(ValueError):
         segmentation_metrics(two_objects[:10], two_objects)
+
+
+def test_n_largest_objects_as_background():
+    truth = np.zeros((20, 20), np.int32)
+    truth[5:8, 5:8] = 1
+    segmentation = np.full((20, 20), 7)
+    segmentation[:, 10:] = 3  # the ground truth's background split in two large pieces
+    segmentation[5:8, 5:8] = 9
+    assert segmentation_metrics(segmentation, truth, background=2)["sbd"] == pytest.approx(1.0)
+    assert segmentation_metrics(segmentation, truth, background="largest")["sbd"] < 0.9
+    with pytest.raises(ValueError, match="background"):
+        segmentation_metrics(segmentation, truth, background="two")

@@ -275,8 +275,8 @@ class EmbryoEnv(SuperpixelSegEnv):
     - ``n_cells``: cells around the ring (default 40).
     - ``subgraph_sizes``, ``max_edges``, ``beta``, ``solver``, ``compute_metrics``,
       ``render_mode``: see :class:`SuperpixelSegEnv`. Metrics use
-      ``metrics_background="largest"`` (the outer background; the yolk inside the ring then
-      counts as one unmatched object, which costs ~1/N of SBD).
+      ``metrics_background=2``: the two largest objects (outside and inside the ring) are
+      background, matching the ground truth's label 0 for both.
     - ``source_kwargs`` / ``reward_kwargs`` / ``superpixel_kwargs``: extra options for
       :class:`EmbryoSource`, :class:`EmbryoReward` and :func:`seeded_watershed_superpixels`.
 
@@ -324,7 +324,7 @@ class EmbryoEnv(SuperpixelSegEnv):
         def superpixels(image: np.ndarray) -> np.ndarray:
             return seeded_watershed_superpixels(image, **superpixel_options)
 
-        env_kwargs.setdefault("metrics_background", "largest")
+        env_kwargs.setdefault("metrics_background", 2)
         super().__init__(
             source,
             reward,

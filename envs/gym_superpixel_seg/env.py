@@ -275,6 +275,7 @@ class SuperpixelSegEnv(gym.Env):
             edges=graph.edges,
             action=weights,
             image=self._sample.image,
+            ground_truth=self._sample.ground_truth,
         )
         result = self.reward_fn(context)
         timings["reward"] = time.perf_counter() - start

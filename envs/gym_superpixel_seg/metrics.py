@@ -14,12 +14,14 @@ from elf.evaluation import (
 MSA_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
-def largest_object_as_background(segmentation: np.ndarray) -> np.ndarray:
-    """Relabel so that the largest object is 0 and the others are 1..K-1 (consecutive)."""
+def largest_object_as_background(segmentation: np.ndarray, count: int = 1) -> np.ndarray:
+    """Relabel so that the ``count`` largest objects are 0 and the others 1..K-count (consecutive)."""
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
     values, inverse, counts = np.unique(segmentation, return_inverse=True, return_counts=True)
     order = np.argsort(-counts, kind="stable")
     new_ids = np.empty(len(values), np.int64)
-    new_ids[order] = np.arange(len(values))
+    new_ids[order] = np.maximum(np.arange(len(values)) - (count - 1), 0)
     return new_ids[inverse].reshape(segmentation.shape)
 
 
@@ -42,7 +44,7 @@ def f1_at_iou(segmentation: np.ndarray, ground_truth: np.ndarray, threshold: flo
 
 
 def segmentation_metrics(
-    segmentation: np.ndarray, ground_truth: np.ndarray, *, background: str | None = "largest"
+    segmentation: np.ndarray, ground_truth: np.ndarray, *, background: str | int | None = "largest"
 ) -> dict[str, float]:
     """SBD, VI split / merge and mSA of a segmentation.
 
@@ -52,7 +54,8 @@ def segmentation_metrics(
         segmentation: (H, W) instance labels.
         ground_truth: (H, W) instance labels, 0 = background.
         background: how the segmentation's background is found: ``"largest"`` treats its
-            largest object as background (the convention of the Circles reward), ``"zero"``
+            largest object as background (the convention of the Circles reward), an integer n
+            the n largest objects (e.g. 2 for the Embryo env: outside and inside the ring), ``"zero"``
             takes label 0 as is, ``None`` means the segmentation has no background (every
             object is foreground, e.g. densely labelled tissue).
 
@@ -71,11 +74,15 @@ def segmentation_metrics(
         )
     if background == "largest":
         segmentation = largest_object_as_background(segmentation)
+    elif isinstance(background, int | np.integer) and not isinstance(background, bool):
+        segmentation = largest_object_as_background(segmentation, int(background))
     elif background is None:
         _, inverse = np.unique(segmentation, return_inverse=True)
         segmentation = inverse.reshape(segmentation.shape) + 1
     elif background != "zero":
-        raise ValueError(f"background must be 'largest', 'zero' or None, got {background!r}")
+        raise ValueError(
+            f"background must be 'largest', an integer >= 1, 'zero' or None, got {background!r}"
+        )
     segmentation = segmentation.astype(np.uint32)
     ground_truth = ground_truth.astype(np.uint32)
     vi_split, vi_merge = variation_of_information(segmentation, ground_truth)

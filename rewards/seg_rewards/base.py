@@ -23,6 +23,8 @@ class RewardContext:
         edges: (E, 2) node index pairs of the region adjacency graph.
         action: (E,) edge weights in [0, 1] the agent chose (1 = cut), or None.
         image: the raw image (H, W) or (H, W, C), or None.
+        ground_truth: (H, W) ground-truth labels (0 = background) when the image source has
+            them, else None. Only supervised rewards may use it.
     """
 
     segmentation: np.ndarray
@@ -31,6 +33,7 @@ class RewardContext:
     edges: np.ndarray
     action: np.ndarray | None = None
     image: np.ndarray | None = None
+    ground_truth: np.ndarray | None = None
 
 
 @dataclass
