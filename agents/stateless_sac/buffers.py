@@ -86,12 +86,18 @@ class GraphReplayBuffer(ReplayBuffer):
             "edge_attr": np.asarray(graph.edges, dtype=np.float32).copy(),
             "edge_links": np.asarray(graph.edge_links, dtype=np.int32).copy(),
             "action": action.copy(),
-            "subgraphs": {int(k): np.asarray(v, dtype=np.int32) for k, v in obs["subgraphs"].items()},
-            "rewards": {int(k): np.asarray(v, dtype=np.float32) for k, v in subgraph_rewards.items()},
+            "subgraphs": {
+                int(k): np.asarray(v, dtype=np.int32) for k, v in obs["subgraphs"].items()
+            },
+            "rewards": {
+                int(k): np.asarray(v, dtype=np.float32) for k, v in subgraph_rewards.items()
+            },
         }
         for k, rows in item["subgraphs"].items():
             if len(rows) != len(item["rewards"].get(k, ())):
-                raise ValueError(f"{len(rows)} subgraphs of size {k} but rewards for a different number")
+                raise ValueError(
+                    f"{len(rows)} subgraphs of size {k} but rewards for a different number"
+                )
         if self.store_pixels:
             image = np.asarray(obs["image"])
             item["image"] = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)

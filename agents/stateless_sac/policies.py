@@ -40,8 +40,8 @@ class MeanConv(MessagePassing):
 
     def __init__(self, in_dim: int, edge_dim: int, out_dim: int) -> None:
         super().__init__(aggr="mean")
-        self.phi = mlp([2 * in_dim + edge_dim, out_dim, out_dim], final_activation=True)
-        self.gamma = mlp([in_dim + out_dim, out_dim, out_dim], final_activation=True)
+        self.phi = mlp([2 * in_dim + edge_dim, out_dim], final_activation=True)
+        self.gamma = mlp([in_dim + out_dim, out_dim], final_activation=True)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor):
         return self.gamma(torch.cat([x, self.propagate(edge_index, x=x, edge_attr=edge_attr)], -1))
@@ -101,9 +101,7 @@ class Critic(nn.Module):
     ) -> None:
         super().__init__()
         self.gnn = EdgeGNN(node_dim, edge_dim + 1, hidden_dim, n_layers)
-        self.heads = nn.ModuleDict(
-            {str(k): mlp([2 * hidden_dim, hidden_dim, 1]) for k in sizes}
-        )
+        self.heads = nn.ModuleDict({str(k): mlp([2 * hidden_dim, hidden_dim, 1]) for k in sizes})
 
     def forward(self, x, edge_index, edge_attr, action, subgraphs: dict[int, torch.Tensor]):
         edge_h = self.gnn(x, edge_index, torch.cat([edge_attr, action[:, None]], dim=-1))
@@ -160,7 +158,10 @@ class GNNPolicy(BasePolicy):
             optimizer_class=optimizer_class,
             optimizer_kwargs=optimizer_kwargs,
         )
-        if not isinstance(observation_space, spaces.Dict) or "graph" not in observation_space.spaces:
+        if (
+            not isinstance(observation_space, spaces.Dict)
+            or "graph" not in observation_space.spaces
+        ):
             raise ValueError("GNNPolicy needs a Dict observation space with a 'graph' entry")
         graph_space = observation_space["graph"]
         env_sizes = tuple(int(k) for k in observation_space["subgraphs"].spaces)

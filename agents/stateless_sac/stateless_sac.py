@@ -175,7 +175,9 @@ class StatelessSAC(OffPolicyAlgorithm):
             init = float(self.ent_coef.split("_")[1]) if "_" in self.ent_coef else 0.1
             if init <= 0:
                 raise ValueError("the initial value of ent_coef must be > 0")
-            self.log_ent_coef = torch.log(torch.ones(1, device=self.device) * init).requires_grad_(True)
+            self.log_ent_coef = torch.log(torch.ones(1, device=self.device) * init).requires_grad_(
+                True
+            )
             self.ent_coef_optimizer = torch.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
         else:
             self.ent_coef_tensor = torch.tensor(float(self.ent_coef), device=self.device)
@@ -333,9 +335,7 @@ class StatelessSAC(OffPolicyAlgorithm):
             alpha = self._ent_coef()
             action, log_prob = policy.sample(batch, x)
             policy.critics.requires_grad_(False)
-            q_pi = policy.q_values(
-                batch, x.detach(), action, target=self.actor_uses_target_critics
-            )
+            q_pi = policy.q_values(batch, x.detach(), action, target=self.actor_uses_target_critics)
             policy.critics.requires_grad_(True)
             actor_terms = []
             for k, rows in subgraphs.items():
@@ -391,10 +391,20 @@ class StatelessSAC(OffPolicyAlgorithm):
             return BaseAlgorithm.load.__func__(  # type: ignore[attr-defined]
                 cls, path, env, device, custom_objects, print_system_info, force_reset, **kwargs
             )
-        except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, KeyError, AssertionError) as e:
-            raise ValueError(f"{path} is not a valid StatelessSAC checkpoint (corrupt or truncated): {e!r}") from e
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            pickle.UnpicklingError,
+            KeyError,
+            AssertionError,
+        ) as e:
+            raise ValueError(
+                f"{path} is not a valid StatelessSAC checkpoint (corrupt or truncated): {e!r}"
+            ) from e
         except RuntimeError as e:
-            raise ValueError(f"checkpoint {path} does not fit this StatelessSAC/GNNPolicy: {e}") from e
+            raise ValueError(
+                f"checkpoint {path} does not fit this StatelessSAC/GNNPolicy: {e}"
+            ) from e
         except ValueError as e:
             raise ValueError(f"checkpoint {path} cannot be used here: {e}") from e
 

@@ -39,7 +39,9 @@ class UNet(nn.Module):
         self.up = nn.ModuleList(
             nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))
         )
-        self.up_blocks = nn.ModuleList(_block(2 * chans[i], chans[i]) for i in reversed(range(depth)))
+        self.up_blocks = nn.ModuleList(
+            _block(2 * chans[i], chans[i]) for i in reversed(range(depth))
+        )
         self.head = nn.Conv2d(chans[0], out_channels, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:

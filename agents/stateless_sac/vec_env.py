@@ -76,7 +76,9 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper)
                 seed, options = data
                 remote.send(env.reset(seed=seed, options=options or None))
             elif cmd == "get_attr":
-                remote.send(getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data))
+                remote.send(
+                    getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data)
+                )
             elif cmd == "set_attr":
                 remote.send(setattr(env.unwrapped, data[0], data[1]))
             elif cmd == "env_method":
