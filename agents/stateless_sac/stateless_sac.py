@@ -387,6 +387,7 @@ class StatelessSAC(OffPolicyAlgorithm):
                 path = path.with_suffix(".zip")
             if not path.exists():
                 raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
+            _check_zip(path)
         try:
             return BaseAlgorithm.load.__func__(  # type: ignore[attr-defined]
                 cls, path, env, device, custom_objects, print_system_info, force_reset, **kwargs
@@ -407,6 +408,21 @@ class StatelessSAC(OffPolicyAlgorithm):
             ) from e
         except ValueError as e:
             raise ValueError(f"checkpoint {path} cannot be used here: {e}") from e
+
+
+def _check_zip(path: pathlib.Path) -> None:
+    """Raise ValueError if ``path`` is not a complete zip archive (truncated or corrupt)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(
+            f"{path} is not a valid StatelessSAC checkpoint (corrupt or truncated zip): {e}"
+        ) from e
+    if bad is not None:
+        raise ValueError(
+            f"{path} is not a valid StatelessSAC checkpoint: member {bad!r} is corrupt"
+        )
 
 
 def F_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: N802

@@ -28,6 +28,8 @@ from stateless_sac.evaluate import agent_policy as as_policy
 from stateless_sac.stateless_sac import StatelessSAC, atomic_save
 from stateless_sac.vec_env import make_graph_vec_env
 
+CONFIGS = pathlib.Path(__file__).parent / "configs"
+
 DEFAULTS: dict[str, Any] = {
     "env_id": "SuperpixelSeg-Circles-v0",
     "env_kwargs": {},
@@ -130,7 +132,9 @@ class RunCallback(BaseCallback):
 def parse_args(argv: list[str] | None) -> tuple[dict[str, Any], pathlib.Path, bool]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="run folder")
-    parser.add_argument("--config", help="JSON file with any of the options below")
+    parser.add_argument(
+        "--config", help="JSON file with any of the options below, or a packaged name: circles"
+    )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     for key, value in DEFAULTS.items():
         flag = "--" + key.replace("_", "-")
@@ -149,7 +153,10 @@ def parse_args(argv: list[str] | None) -> tuple[dict[str, Any], pathlib.Path, bo
     args = parser.parse_args(argv)
     cfg = dict(DEFAULTS)
     if args.config:
-        cfg.update(json.loads(pathlib.Path(args.config).read_text()))
+        path = pathlib.Path(args.config)
+        if not path.exists() and (CONFIGS / f"{args.config}.json").exists():
+            path = CONFIGS / f"{args.config}.json"  # a packaged config by name, e.g. "circles"
+        cfg.update(json.loads(path.read_text()))
     for key in DEFAULTS:
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
