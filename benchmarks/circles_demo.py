@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "circles_demo.md").write_text(table + "\n")
 
     figure_method = methods[4] if agent is not None else methods[-1]
-    env.reset(seed=seeds.start)
-    env.step(figure_method[1](env, None, np.random.default_rng(0)))
+    obs, _ = env.reset(seed=seeds.start)
+    env.step(figure_method[1](env, obs, np.random.default_rng(0)))
     figure = args.out / "circles_demo.png"
     iio.imwrite(figure, env.render())
     print(
