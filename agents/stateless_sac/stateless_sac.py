@@ -316,7 +316,9 @@ class StatelessSAC(OffPolicyAlgorithm):
         }
         for _ in range(gradient_steps):
             batch = self.replay_buffer.sample(batch_size)
-            subgraphs = policy.subgraphs_of(batch)
+            subgraphs = {k: v for k, v in policy.subgraphs_of(batch).items() if len(v)}
+            if not subgraphs:  # graphs too small for any subgraph: nothing to learn from
+                continue
             rewards = {k: batch[reward_key(k)] for k in subgraphs}
 
             # critic, eq. 4: 1/|SG| sum 1/2 (Q_sg(s, a) - r_sg)^2 (mean over sizes and critics)
@@ -366,7 +368,8 @@ class StatelessSAC(OffPolicyAlgorithm):
             stats["reward"].append(torch.cat(list(rewards.values())).mean().item())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         for name, values in stats.items():
-            self.logger.record(f"train/{name}", float(np.mean(values)))
+            if values:
+                self.logger.record(f"train/{name}", float(np.mean(values)))
 
     # ----------------------------------------------------------- save/load
     @classmethod
