@@ -100,3 +100,44 @@ def test_object_reward_call_maps_object_scores_to_edges():
     np.testing.assert_allclose(result.superpixel_rewards, [5 / 12, 5 / 12, 4 / 12, 3 / 12])
     np.testing.assert_allclose(result.edge_rewards, np.array([5, 5, 5, 5, 4, 3]) / 12)
     assert result.extras == {}
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [("max", [0.9, 0.9, 0.2]), ("min", [0.2, 0.1, 0.1]), ("mean", [0.55, 0.5, 0.15])],
+)
+def test_edge_rules(rule, expected):
+    superpixel_rewards = np.array([0.2, 0.9, 0.1])
+    edges = np.array([[0, 1], [1, 2], [0, 2]])
+    result = edge_rewards_from_superpixels(superpixel_rewards, edges, rule=rule)
+    assert result == pytest.approx(expected)
+    with pytest.raises(ValueError, match="rule"):
+        edge_rewards_from_superpixels(superpixel_rewards, edges, rule="median")
+
+
+def test_min_rule_penalises_a_failing_fragment_that_max_ignores():
+    from seg_rewards.circles import CircleReward
+
+    # Background (superpixels 0, 1) with a disk (2); superpixel 3 is a background sliver.
+    yy, xx = np.mgrid[:96, :96]
+    superpixels = np.zeros((96, 96), np.int64)
+    superpixels[:, 48:] = 1
+    superpixels[np.hypot(yy - 48, xx - 30) <= 14] = 2
+    superpixels[80:83, 10:90] = 3
+    edges = np.array([[0, 1], [0, 2], [1, 2], [0, 3], [1, 3]])
+    rewards = {}
+    for rule in ("max", "min"):
+        reward = CircleReward(expected_count=1, edge_rule=rule)
+        for name, node_labels in (("truth", [0, 0, 1, 0]), ("fragment", [0, 0, 1, 2])):
+            node_labels = np.array(node_labels)
+            context = RewardContext(
+                segmentation=node_labels[superpixels],
+                superpixels=superpixels,
+                node_labels=node_labels,
+                edges=edges,
+            )
+            rewards[rule, name] = reward(context).edge_rewards.mean()
+    assert rewards["max", "fragment"] == pytest.approx(rewards["max", "truth"])
+    assert rewards["min", "fragment"] < rewards["min", "truth"] - 0.3
+    with pytest.raises(ValueError, match="edge_rule"):
+        CircleReward(edge_rule="median")

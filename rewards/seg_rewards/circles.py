@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from seg_rewards.base import ObjectReward, RewardContext, RewardResult
-from seg_rewards.mapping import edge_rewards_from_objects
+from seg_rewards.mapping import EDGE_RULES, edge_rewards_from_objects
 
 # Arc length (pixels) of one angular bin used to measure how much of the fitted circle is covered.
 _BIN_ARC = 2.0
@@ -133,6 +133,9 @@ class CircleReward(ObjectReward):
             radius, to accept slightly irregular disks (see the measured values above).
         background: ``"largest"`` to treat the largest object as background (eq. 8), or None
             to treat every object as foreground.
+        edge_rule: how an edge's reward is made from its two superpixels' object rewards:
+            ``"max"`` (paper section 3.2), ``"min"`` or ``"mean"``; see
+            :func:`seg_rewards.mapping.edge_rewards_from_superpixels`.
     """
 
     def __init__(
@@ -145,6 +148,7 @@ class CircleReward(ObjectReward):
         band_width: float = 2.0,
         radius_tolerance: float = 0.05,
         background: str | None = "largest",
+        edge_rule: str = "max",
     ) -> None:
         if isinstance(expected_count, bool) or int(expected_count) != expected_count:
             raise ValueError(f"expected_count must be an integer >= 1, got {expected_count!r}")
@@ -174,14 +178,17 @@ class CircleReward(ObjectReward):
         self.max_radius = float(max_radius)
         self.band_width = float(band_width)
         self.radius_tolerance = float(radius_tolerance)
+        if edge_rule not in EDGE_RULES:
+            raise ValueError(f"edge_rule must be one of {EDGE_RULES}, got {edge_rule!r}")
         self.background = background
+        self.edge_rule = edge_rule
 
     def __repr__(self) -> str:
         return (
             f"CircleReward(expected_count={self.expected_count}, gamma={self.gamma}, "
             f"min_radius={self.min_radius}, max_radius={self.max_radius}, "
             f"band_width={self.band_width}, radius_tolerance={self.radius_tolerance}, "
-            f"background={self.background!r})"
+            f"background={self.background!r}, edge_rule={self.edge_rule!r})"
         )
 
     # ------------------------------------------------------------------ circle scores
@@ -427,7 +434,7 @@ class CircleReward(ObjectReward):
             context.segmentation, image=context.image
         )
         superpixel_rewards, edge_rewards = edge_rewards_from_objects(
-            labels, scores, context.node_labels, context.edges
+            labels, scores, context.node_labels, context.edges, rule=self.edge_rule
         )
         return RewardResult(
             edge_rewards=edge_rewards,

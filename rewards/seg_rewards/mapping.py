@@ -42,11 +42,33 @@ def superpixel_rewards_from_objects(
     return object_scores[order][position]
 
 
-def edge_rewards_from_superpixels(superpixel_rewards: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Edge reward = max of the rewards of its two incident superpixels."""
+#: How an edge's reward is made from its two superpixels' rewards.
+EDGE_RULES = ("max", "min", "mean")
+
+
+def edge_rewards_from_superpixels(
+    superpixel_rewards: np.ndarray, edges: np.ndarray, *, rule: str = "max"
+) -> np.ndarray:
+    """Edge reward from the rewards of its two incident superpixels.
+
+    Args:
+        superpixel_rewards: (N,) reward per superpixel.
+        edges: (E, 2) superpixel index pairs.
+        rule: ``"max"`` (the paper: a cut next to a good object is credited as a correct
+            split), ``"min"`` (an edge is credited only when both its objects are good, so a
+            cut that leaves a failing fragment is penalised on every side of the fragment), or
+            ``"mean"``.
+    """
+    if rule not in EDGE_RULES:
+        raise ValueError(f"rule must be one of {EDGE_RULES}, got {rule!r}")
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     superpixel_rewards = np.asarray(superpixel_rewards, dtype=np.float64)
-    return np.maximum(superpixel_rewards[edges[:, 0]], superpixel_rewards[edges[:, 1]])
+    first, second = superpixel_rewards[edges[:, 0]], superpixel_rewards[edges[:, 1]]
+    if rule == "max":
+        return np.maximum(first, second)
+    if rule == "min":
+        return np.minimum(first, second)
+    return (first + second) / 2
 
 
 def edge_rewards_from_objects(
@@ -54,10 +76,13 @@ def edge_rewards_from_objects(
     object_scores: np.ndarray,
     node_labels: np.ndarray,
     edges: np.ndarray,
+    *,
+    rule: str = "max",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Object scores -> (superpixel rewards, edge rewards)."""
+    """Object scores -> (superpixel rewards, edge rewards); ``rule`` as in
+    :func:`edge_rewards_from_superpixels`."""
     superpixel_rewards = superpixel_rewards_from_objects(object_labels, object_scores, node_labels)
-    return superpixel_rewards, edge_rewards_from_superpixels(superpixel_rewards, edges)
+    return superpixel_rewards, edge_rewards_from_superpixels(superpixel_rewards, edges, rule=rule)
 
 
 def subgraph_rewards_from_edges(
