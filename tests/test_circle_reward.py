@@ -374,7 +374,7 @@ def test_call_returns_edge_rewards_and_diagnostics():
     expected_sp = rewards[np.searchsorted(labels, node_labels)]
     np.testing.assert_allclose(result.superpixel_rewards, expected_sp)
     np.testing.assert_allclose(
-        result.edge_rewards, edge_rewards_from_superpixels(expected_sp, edges)
+        result.edge_rewards, edge_rewards_from_superpixels(expected_sp, edges, rule="min")
     )
     assert result.edge_rewards.shape == (len(edges),)
 
