@@ -10,6 +10,18 @@ import numpy as np
 from seg_rewards.mapping import edge_rewards_from_objects
 
 
+def validate_segmentation(segmentation: np.ndarray) -> np.ndarray:
+    """Return ``segmentation`` as a 2-D integer array, or raise a ValueError saying what is wrong."""
+    segmentation = np.asarray(segmentation)
+    if segmentation.ndim != 2:
+        raise ValueError(f"segmentation must be 2-D (H, W), got shape {segmentation.shape}")
+    if segmentation.dtype == bool:
+        segmentation = segmentation.astype(np.uint8)
+    if not np.issubdtype(segmentation.dtype, np.integer):
+        raise ValueError(f"segmentation must hold integer ids, got dtype {segmentation.dtype}")
+    return segmentation
+
+
 @dataclass(frozen=True)
 class RewardContext:
     """Everything a reward may look at for one step of a superpixel-graph environment.
@@ -65,10 +77,15 @@ class SegmentationReward(ABC):
 
 
 class ObjectReward(SegmentationReward):
-    """A reward defined per object; edges get the max of their two superpixels' object scores.
+    """A reward defined per object, mapped to edges by ``edge_rule`` (the paper: max).
 
-    Subclasses implement :meth:`score_objects` only.
+    Subclasses implement :meth:`score_objects` only; they may override
+    :meth:`score_objects_with_diagnostics` to report extras, and set ``edge_rule``.
     """
+
+    #: How an edge's reward is made from its two superpixels' object rewards
+    #: (see :func:`seg_rewards.mapping.edge_rewards_from_superpixels`).
+    edge_rule: str = "max"
 
     @abstractmethod
     def score_objects(
@@ -81,14 +98,24 @@ class ObjectReward(SegmentationReward):
             [0, 1] for each.
         """
 
+    def score_objects_with_diagnostics(
+        self, segmentation: np.ndarray, *, image: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict]:
+        """:meth:`score_objects` plus a dict of diagnostics (empty unless overridden)."""
+        labels, scores = self.score_objects(segmentation, image=image)
+        return labels, scores, {}
+
     def __call__(self, context: RewardContext) -> RewardResult:
-        labels, scores = self.score_objects(context.segmentation, image=context.image)
+        labels, scores, extras = self.score_objects_with_diagnostics(
+            context.segmentation, image=context.image
+        )
         superpixel_rewards, edge_rewards = edge_rewards_from_objects(
-            labels, scores, context.node_labels, context.edges
+            labels, scores, context.node_labels, context.edges, rule=self.edge_rule
         )
         return RewardResult(
             edge_rewards=edge_rewards,
             object_labels=labels,
             object_scores=scores,
             superpixel_rewards=superpixel_rewards,
+            extras=extras,
         )

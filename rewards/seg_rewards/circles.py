@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from seg_rewards.base import ObjectReward, RewardContext, RewardResult
-from seg_rewards.mapping import EDGE_RULES, edge_rewards_from_objects
+from seg_rewards.base import ObjectReward, validate_segmentation
+from seg_rewards.mapping import EDGE_RULES
 
 # Arc length (pixels) of one angular bin used to measure how much of the fitted circle is covered.
 _BIN_ARC = 2.0
@@ -207,20 +207,9 @@ class CircleReward(ObjectReward):
         Returns:
             ``(labels, c)``: the sorted object ids and each object's circle score in [0, 1].
         """
-        segmentation = self._check(segmentation)
+        segmentation = validate_segmentation(segmentation)
         labels, area, to_index = _index_objects(segmentation)
         return labels, self._scores(segmentation, area, to_index)
-
-    @staticmethod
-    def _check(segmentation: np.ndarray) -> np.ndarray:
-        segmentation = np.asarray(segmentation)
-        if segmentation.ndim != 2:
-            raise ValueError(f"segmentation must be 2-D (H, W), got shape {segmentation.shape}")
-        if segmentation.dtype == bool:
-            segmentation = segmentation.astype(np.uint8)
-        if not np.issubdtype(segmentation.dtype, np.integer):
-            raise ValueError(f"segmentation must hold integer ids, got dtype {segmentation.dtype}")
-        return segmentation
 
     def _scores(self, segmentation: np.ndarray, area: np.ndarray, to_index) -> np.ndarray:
         """Circle score of every object (in the order of ``area``, i.e. of the sorted ids)."""
@@ -404,7 +393,7 @@ class CircleReward(ObjectReward):
         objects with ``c >= gamma``) and ``count_term`` (``g`` in the class docstring).
         """
         del image  # the circle reward looks at the segmentation only
-        segmentation = self._check(segmentation)
+        segmentation = validate_segmentation(segmentation)
         labels, area, to_index = _index_objects(segmentation)
         c = self._scores(segmentation, area, to_index)
         foreground = np.ones(len(labels), bool)
@@ -433,18 +422,3 @@ class CircleReward(ObjectReward):
         """Reward of every object; see the class docstring."""
         labels, rewards, _ = self.score_objects_with_diagnostics(segmentation, image=image)
         return labels, rewards
-
-    def __call__(self, context: RewardContext) -> RewardResult:
-        labels, scores, extras = self.score_objects_with_diagnostics(
-            context.segmentation, image=context.image
-        )
-        superpixel_rewards, edge_rewards = edge_rewards_from_objects(
-            labels, scores, context.node_labels, context.edges, rule=self.edge_rule
-        )
-        return RewardResult(
-            edge_rewards=edge_rewards,
-            object_labels=labels,
-            object_scores=scores,
-            superpixel_rewards=superpixel_rewards,
-            extras=extras,
-        )

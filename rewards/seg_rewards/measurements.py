@@ -16,6 +16,8 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from seg_rewards.base import validate_segmentation
+
 _SQRT_HALF = float(np.sqrt(0.5))
 
 #: Names of the lazily computed per-object measurements (for ``Prior.requires``).
@@ -113,13 +115,7 @@ class Measurements:
         n_directions: int = 16,
         surround_distance: int = 2,
     ) -> None:
-        segmentation = np.asarray(segmentation)
-        if segmentation.ndim != 2:
-            raise ValueError(f"segmentation must be 2-D (H, W), got shape {segmentation.shape}")
-        if segmentation.dtype == bool:
-            segmentation = segmentation.astype(np.uint8)
-        if not np.issubdtype(segmentation.dtype, np.integer):
-            raise ValueError(f"segmentation must hold integer ids, got dtype {segmentation.dtype}")
+        segmentation = validate_segmentation(segmentation)
         if image is not None:
             image = np.asarray(image, dtype=np.float64)
             if image.ndim == 2:
