@@ -47,32 +47,45 @@ def _check_weights(name: str, weights: Sequence[Any] | None, n: int) -> tuple[fl
     return values
 
 
-class WeightedSum(Prior):
-    """Weighted mean ``sum_i w_i p_i / sum_i w_i`` of priors (weights >= 0, positive sum).
+class _Combination(Prior):
+    """Priors combined with one coefficient each; ``a OP b`` of two combinations flattens."""
 
-    ``0.7 * a + 0.3 * b`` builds ``WeightedSum(a, b, weights=[0.7, 0.3])``; weights are
-    normalised, so ``2 * a + b`` equals ``WeightedSum(a, b, weights=[2/3, 1/3])``.
-    """
+    #: Name of the coefficient keyword and attribute ("weights" or "exponents").
+    coefficient_name = ""
+    priors: tuple[Prior, ...]
 
-    def __init__(self, *priors: Prior, weights: Sequence[float] | None = None) -> None:
-        self.priors = _check_priors(priors)
-        self.weights = _check_weights("weights", weights, len(self.priors))
-        if not sum(self.weights) > 0:
-            raise ValueError(f"weights must sum to a positive number, got {list(self.weights)}")
+    def coefficients(self) -> tuple[float, ...]:
+        return getattr(self, self.coefficient_name)
 
     @property
     def requires(self) -> tuple[str, ...]:  # type: ignore[override]
         return tuple(dict.fromkeys(r for p in self.priors for r in p.requires))
 
     @classmethod
-    def _join(cls, left: Prior, right: Prior) -> WeightedSum:
+    def _join(cls, left: Prior, right: Prior) -> _Combination:
         terms: list[tuple[Prior, float]] = []
         for side in (left, right):
             if type(side) is cls:
-                terms.extend(zip(side.priors, side.weights, strict=True))
+                terms.extend(zip(side.priors, side.coefficients(), strict=True))
             else:
                 terms.append((side, 1.0))
-        return cls(*(p for p, _ in terms), weights=[w for _, w in terms])
+        return cls(*(p for p, _ in terms), **{cls.coefficient_name: [c for _, c in terms]})
+
+
+class WeightedSum(_Combination):
+    """Weighted mean ``sum_i w_i p_i / sum_i w_i`` of priors (weights >= 0, positive sum).
+
+    ``0.7 * a + 0.3 * b`` builds ``WeightedSum(a, b, weights=[0.7, 0.3])``; weights are
+    normalised, so ``2 * a + b`` equals ``WeightedSum(a, b, weights=[2/3, 1/3])``.
+    """
+
+    coefficient_name = "weights"
+
+    def __init__(self, *priors: Prior, weights: Sequence[float] | None = None) -> None:
+        self.priors = _check_priors(priors)
+        self.weights = _check_weights("weights", weights, len(self.priors))
+        if not sum(self.weights) > 0:
+            raise ValueError(f"weights must sum to a positive number, got {list(self.weights)}")
 
     def __mul__(self, other: Any):
         if isinstance(other, Real) and not isinstance(other, bool):
@@ -94,27 +107,15 @@ class WeightedSum(Prior):
         return f"({terms})"
 
 
-class Product(Prior):
+class Product(_Combination):
     """Product ``prod_i p_i ** e_i`` of priors (exponents >= 0, default 1): every prior must
     be satisfied. ``a * b`` builds ``Product(a, b)``."""
+
+    coefficient_name = "exponents"
 
     def __init__(self, *priors: Prior, exponents: Sequence[float] | None = None) -> None:
         self.priors = _check_priors(priors)
         self.exponents = _check_weights("exponents", exponents, len(self.priors))
-
-    @property
-    def requires(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(dict.fromkeys(r for p in self.priors for r in p.requires))
-
-    @classmethod
-    def _join(cls, left: Prior, right: Prior) -> Product:
-        terms: list[tuple[Prior, float]] = []
-        for side in (left, right):
-            if type(side) is cls:
-                terms.extend(zip(side.priors, side.exponents, strict=True))
-            else:
-                terms.append((side, 1.0))
-        return cls(*(p for p, _ in terms), exponents=[e for _, e in terms])
 
     def score(self, m: Measurements) -> np.ndarray:
         total = np.ones(m.n_objects)
