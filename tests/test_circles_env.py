@@ -163,3 +163,18 @@ def test_generic_env_accepts_given_sample():
     _, _, _, _, step_info = env.step(np.zeros(info["n_edges"]))
     assert "metrics" not in step_info
     assert isinstance(env, SuperpixelSegEnv)
+
+
+def test_given_sample_of_the_wrong_shape_is_a_clear_error():
+    from gym_superpixel_seg.sources import Sample
+
+    env = gym.make("SuperpixelSeg-Circles-v0", image_size=64, n_disks=2).unwrapped
+    with pytest.raises(ValueError, match="shape"):
+        env.reset(seed=0, options={"sample": Sample(np.zeros((32, 32, 3), np.float32))})
+    with pytest.raises(ValueError, match="dimensions"):
+        env.reset(seed=0, options={"sample": Sample(np.zeros((2, 64, 64, 3), np.float32))})
+    with pytest.raises(ValueError, match="ground truth"):
+        env.reset(
+            seed=0,
+            options={"sample": Sample(np.zeros((64, 64, 3), np.float32), np.zeros((8, 8), int))},
+        )

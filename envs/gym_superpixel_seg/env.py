@@ -172,6 +172,19 @@ class SuperpixelSegEnv(gym.Env):
         if options and "sample" in options:
             sample = options["sample"]
             sample = Sample(validate_image(sample.image), sample.ground_truth)
+            if sample.image.shape != self.observation_space["image"].shape:
+                raise ValueError(
+                    f"the given image has shape {sample.image.shape}; this environment's "
+                    f"observation space needs {self.observation_space['image'].shape}"
+                )
+            if (
+                sample.ground_truth is not None
+                and np.shape(sample.ground_truth) != sample.image.shape[:2]
+            ):
+                raise ValueError(
+                    f"ground truth shape {np.shape(sample.ground_truth)} differs from the image's "
+                    f"{sample.image.shape[:2]}"
+                )
         else:
             sample = self.source.sample(self.np_random)
         timings["source"] = time.perf_counter() - start
