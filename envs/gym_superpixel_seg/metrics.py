@@ -10,6 +10,8 @@ from elf.evaluation import (
     variation_of_information,
 )
 
+from seg_rewards.mapping import dense_ids
+
 #: IoU thresholds of the mean segmentation accuracy (DSB 2018 "AP").
 MSA_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
@@ -19,21 +21,11 @@ def largest_object_as_background(segmentation: np.ndarray, count: int = 1) -> np
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
     segmentation = np.asarray(segmentation)
-    if segmentation.size and segmentation.min() >= 0 and segmentation.max() < 4 * segmentation.size:
-        # Small non-negative ids (every multicut result): bincount instead of a sort, ~20x faster.
-        counts = np.bincount(segmentation.ravel())
-        values = np.flatnonzero(counts)
-        counts = counts[values]
-        lookup = np.zeros(int(values[-1]) + 1, np.int64)
-        inverse = None
-    else:
-        values, inverse, counts = np.unique(segmentation, return_inverse=True, return_counts=True)
+    values, inverse = dense_ids(segmentation)
+    counts = np.bincount(inverse, minlength=len(values))
     order = np.argsort(-counts, kind="stable")
     new_ids = np.empty(len(values), np.int64)
     new_ids[order] = np.maximum(np.arange(len(values)) - (count - 1), 0)
-    if inverse is None:
-        lookup[values] = new_ids
-        return lookup[segmentation]
     return new_ids[inverse].reshape(segmentation.shape)
 
 

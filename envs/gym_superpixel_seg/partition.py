@@ -7,6 +7,8 @@ from collections.abc import Callable
 import numpy as np
 from elf.segmentation import multicut as elf_multicut
 
+from seg_rewards.supervised import majority_labels
+
 #: Multicut solvers by name (all from elf, backed by bioimage-cpp; no conda nifty needed).
 SOLVERS: dict[str, Callable] = {
     "kernighan-lin": elf_multicut.multicut_kernighan_lin,
@@ -49,13 +51,9 @@ def project_to_pixels(node_labels: np.ndarray, superpixels: np.ndarray) -> np.nd
 
 
 def ground_truth_node_labels(superpixels: np.ndarray, ground_truth: np.ndarray) -> np.ndarray:
-    """Majority ground-truth label of every superpixel (the "sp gt" projection)."""
-    n_nodes = int(superpixels.max()) + 1
-    _, truth = np.unique(np.asarray(ground_truth).ravel(), return_inverse=True)
-    counts = np.zeros((n_nodes, int(truth.max()) + 1), np.int64)
-    np.add.at(counts, (superpixels.ravel(), truth.ravel()), 1)
-    values = np.unique(np.asarray(ground_truth))
-    return values[counts.argmax(axis=1)]
+    """Majority ground-truth label of every superpixel (the "sp gt" projection; ties go to the
+    smaller label)."""
+    return majority_labels(superpixels, ground_truth)
 
 
 def ground_truth_action(

@@ -9,6 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def dense_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, index)``: the sorted distinct ids of ``labels`` and, for every element of the
+    flattened array, its position in ``ids`` (a bincount for small non-negative ids, which is
+    much faster than the sort of ``np.unique``)."""
+    flat = np.asarray(labels).ravel()
+    if flat.size and flat.min() >= 0 and flat.max() < 4 * flat.size + 1024:
+        counts = np.bincount(flat.astype(np.intp, copy=False))
+        present = counts > 0
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[flat]
+    ids, inverse = np.unique(flat, return_inverse=True)
+    return ids, inverse.ravel()
+
+
 def superpixel_rewards_from_objects(
     object_labels: np.ndarray, object_scores: np.ndarray, node_labels: np.ndarray
 ) -> np.ndarray:

@@ -8,25 +8,15 @@ import numpy as np
 from skimage.measure import label as label_components
 
 from seg_rewards.base import RewardContext, RewardResult, SegmentationReward
+from seg_rewards.mapping import dense_ids
 from seg_rewards.priors import check_non_negative
-
-
-def _dense_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted unique ids, (size,) index of every element into them)."""
-    flat = np.asarray(labels).ravel()
-    if flat.size and flat.min() >= 0 and flat.max() < 4 * flat.size + 1024:
-        counts = np.bincount(flat.astype(np.intp, copy=False))
-        present = counts > 0
-        return np.flatnonzero(present), (np.cumsum(present) - 1)[flat]
-    ids, inverse = np.unique(flat, return_inverse=True)
-    return ids, inverse.ravel()
 
 
 def contingency(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Overlap counts of two label images: ``(pair_a, pair_b, count)`` for every pair of
     (index into sorted unique ids of ``a``, index into those of ``b``) that overlaps."""
-    _, ia = _dense_ids(a)
-    _, ib = _dense_ids(b)
+    _, ia = dense_ids(a)
+    _, ib = dense_ids(b)
     nb = int(ib.max()) + 1 if ib.size else 1
     keys, count = np.unique(ia.astype(np.int64) * nb + ib, return_counts=True)
     return keys // nb, keys % nb, count
@@ -35,7 +25,7 @@ def contingency(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 def majority_labels(superpixels: np.ndarray, ground_truth: np.ndarray) -> np.ndarray:
     """(N,) majority ground-truth label of every superpixel 0..N-1 (ties: smaller label)."""
     superpixels = np.asarray(superpixels)
-    ids, _ = _dense_ids(ground_truth)
+    ids, _ = dense_ids(ground_truth)
     pa, pb, count = contingency(superpixels, ground_truth)
     n = int(superpixels.max()) + 1 if superpixels.size else 0
     # Sort by (superpixel, -count, label) and take the first row of each superpixel.
@@ -43,7 +33,7 @@ def majority_labels(superpixels: np.ndarray, ground_truth: np.ndarray) -> np.nda
     pa, pb = pa[order], pb[order]
     first = np.ones(len(pa), bool)
     first[1:] = pa[1:] != pa[:-1]
-    sp_ids, _ = _dense_ids(superpixels)
+    sp_ids, _ = dense_ids(superpixels)
     result = np.zeros(n, dtype=np.asarray(ground_truth).dtype)
     result[sp_ids[pa[first]]] = ids[pb[first]]
     return result
@@ -52,8 +42,8 @@ def majority_labels(superpixels: np.ndarray, ground_truth: np.ndarray) -> np.nda
 def best_iou(segmentation: np.ndarray, ground_truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, iou)``: every object of ``segmentation`` and its best IoU with any
     ground-truth label (the background label included)."""
-    seg_ids, seg_index = _dense_ids(segmentation)
-    _, gt_index = _dense_ids(ground_truth)
+    seg_ids, seg_index = dense_ids(segmentation)
+    _, gt_index = dense_ids(ground_truth)
     seg_area = np.bincount(seg_index)
     gt_area = np.bincount(gt_index)
     pa, pb, count = contingency(segmentation, ground_truth)
