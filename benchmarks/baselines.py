@@ -131,36 +131,63 @@ def evaluate_superpixel_projection(
     return result
 
 
+#: Multicut betas tried by :func:`tune_beta`.
+BETAS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def tune_beta_on_cases(
+    cases: Iterable[tuple[SuperpixelSegEnv, int]],
+    policy: Policy,
+    *,
+    betas: Iterable[float] = BETAS,
+    metric: str = "sbd",
+    rng: np.random.Generator | None = None,
+) -> tuple[float, dict[float, float]]:
+    """The multicut beta with the best mean ``metric`` of ``policy`` over ``(env, seed)`` cases.
+
+    Args:
+        cases: (unwrapped env, reset seed) pairs; envs may differ between cases.
+        policy: the policy whose action is partitioned at each beta.
+        betas: candidate betas.
+        metric: key of ``info["metrics"]`` to maximise.
+        rng: generator passed to the policy for every case; None gives each case a fresh
+            ``default_rng(0)``.
+
+    Returns:
+        ``(best_beta, {beta: mean metric})``; ties go to the beta closer to 0.5.
+    """
+    betas = [float(beta) for beta in betas]
+    values: dict[float, list[float]] = {beta: [] for beta in betas}
+    for env, seed in cases:
+        obs, _ = env.reset(seed=seed)
+        action = policy(env, obs, np.random.default_rng(0) if rng is None else rng)
+        previous_beta = env.beta
+        try:
+            # The unwrapped env may be stepped again on the same graph, which saves a reset
+            # (superpixels) per beta.
+            for beta in betas:
+                env.beta = beta
+                values[beta].append(env.step(action)[4]["metrics"][metric])
+        finally:
+            env.beta = previous_beta
+    scores = {beta: float(np.mean(v)) for beta, v in values.items()}
+    best = max(scores, key=lambda b: (scores[b], -abs(b - 0.5)))
+    return best, scores
+
+
 def tune_beta(
     env: SuperpixelSegEnv,
     policy: Policy,
     seeds: Iterable[int],
     *,
-    betas: Iterable[float] = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
+    betas: Iterable[float] = BETAS,
     metric: str = "sbd",
 ) -> tuple[float, dict[float, float]]:
-    """The multicut beta with the best mean ``metric`` of ``policy`` on ``seeds``.
+    """The multicut beta with the best mean ``metric`` of ``policy`` on ``seeds`` of one env.
 
     Use seeds that are disjoint from the evaluation seeds.
 
     Returns:
         ``(best_beta, {beta: mean metric})``.
     """
-    seeds = list(seeds)
-    betas = [float(beta) for beta in betas]
-    values: dict[float, list[float]] = {beta: [] for beta in betas}
-    previous_beta = env.beta
-    try:
-        for seed in seeds:
-            obs, _ = env.reset(seed=seed)
-            action = policy(env, obs, np.random.default_rng(0))
-            # The unwrapped env may be stepped again on the same graph, which saves a reset
-            # (superpixels) per beta.
-            for beta in betas:
-                env.beta = beta
-                values[beta].append(env.step(action)[4]["metrics"][metric])
-    finally:
-        env.beta = previous_beta
-    scores = {beta: float(np.mean(v)) for beta, v in values.items()}
-    best = max(scores, key=lambda b: (scores[b], -abs(b - 0.5)))
-    return best, scores
+    return tune_beta_on_cases(((env, seed) for seed in seeds), policy, betas=betas, metric=metric)

@@ -57,7 +57,7 @@ METRIC_TITLES = {
     "msa": "mSA ↑",
     "f1": "F1@0.5 ↑",
 }
-BETAS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+BETAS = baselines.BETAS
 #: (gamma, scale) grid of the mutex watershed baseline: boundary map ** gamma, repulsive
 #: channels multiplied by scale.
 MWS_GRID = tuple((g, s) for g in (1.0, 2.0, 4.0) for s in (0.5, 1.0, 2.0, 4.0))
@@ -293,16 +293,13 @@ def tune_graph_beta(
     cases: Sequence[Case], policy, betas=BETAS, metric: str = "sbd", progress: bool = True
 ):
     """Best beta of a graph policy by mean ``metric`` on ``cases``: (beta, {beta: score})."""
-    scores: dict[float, list[float]] = {b: [] for b in betas}
-    rng = np.random.default_rng(0)
-    for case in tqdm(cases, desc="tune beta", leave=False, disable=not progress):
-        obs, _ = case.env.reset(seed=case.seed)
-        action = policy(case.env, obs, rng)
-        for beta in betas:
-            scores[beta].append(_step_segmentation(case.env, action, beta)[1][metric])
-    means = {b: float(np.mean(v)) for b, v in scores.items()}
-    best = max(means, key=lambda b: (means[b], -abs(b - 0.5)))
-    return best, means
+    pairs = (
+        (case.env, case.seed)
+        for case in tqdm(cases, desc="tune beta", leave=False, disable=not progress)
+    )
+    return baselines.tune_beta_on_cases(
+        pairs, policy, betas=betas, metric=metric, rng=np.random.default_rng(0)
+    )
 
 
 def tune_pixel(
@@ -311,8 +308,8 @@ def tune_pixel(
     """Best parameter value of a pixel method ``make_fn(value)`` on ``cases``."""
     scores: dict[float, list[float]] = {v: [] for v in values}
     for case in tqdm(cases, desc="tune mws", leave=False, disable=not progress):
-        obs, _ = case.env.reset(seed=case.seed)
-        truth = case.env._sample.ground_truth
+        obs, info = case.env.reset(seed=case.seed)
+        truth = info["ground_truth"]
         for value in values:
             segmentation = make_fn(value)(obs["image"])
             scores[value].append(
@@ -337,9 +334,9 @@ def evaluate_cases(
     rng = np.random.default_rng(0)
     for index, case in enumerate(tqdm(cases, desc="quality", disable=not progress)):
         env = case.env
-        obs, _ = env.reset(seed=case.seed)
+        obs, info = env.reset(seed=case.seed)
         pipeline = env.last_timings["superpixels"] + env.last_timings["graph"]
-        truth = env._sample.ground_truth
+        truth = info["ground_truth"]
         if index == example_index:
             example = {
                 "name": case.name,
