@@ -19,7 +19,7 @@ from seg_rewards import (
     SizePrior,
     WeightedSum,
 )
-from seg_rewards.compose import AnyBackground
+from seg_rewards.background import AnyBackground
 from seg_rewards.presets import disk_prior_reward
 
 
@@ -188,4 +188,3 @@ def test_disk_prior_reward_scores_a_disk_layout():
     fewer = labels.copy()
     fewer[fewer == 4] = 0
     assert reward.score_objects(fewer)[1][0] < 0.6
-    assert SizePrior(min_area=1).as_reward().foreground.min_area == 1.0

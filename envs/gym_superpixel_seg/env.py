@@ -29,6 +29,7 @@ from gym_superpixel_seg.sources import ImageSource, Sample, validate_image
 from gym_superpixel_seg.subgraphs import extract_subgraphs
 from gym_superpixel_seg.superpixels import mutex_watershed_superpixels
 from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
+from seg_rewards.mapping import scalar_from_subgraphs
 
 DEFAULT_SUBGRAPH_SIZES = (6, 12, 32, 128)
 
@@ -301,8 +302,7 @@ class SuperpixelSegEnv(gym.Env):
                 f"{graph.n_edges} edges"
             )
         subgraph_rewards = subgraph_rewards_from_edges(edge_rewards, self._subgraphs)
-        all_rewards = np.concatenate(list(subgraph_rewards.values()))
-        reward = float(all_rewards.mean()) if all_rewards.size else 0.0
+        reward = scalar_from_subgraphs(subgraph_rewards)
         timings["subgraph_mapping"] = time.perf_counter() - start
 
         info: dict[str, Any] = {

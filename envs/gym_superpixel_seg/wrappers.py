@@ -3,8 +3,9 @@
 A :class:`SuperpixelSegEnv` step returns a scalar reward (the mean over all subgraphs of all
 sizes) and ``info["subgraph_rewards"] = {k: (S_k,) rewards}``. Gymnasium's
 ``RewardWrapper`` only sees the scalar; the wrappers here transform the vectors and then
-recompute the scalar from them with the same rule as the env (the mean over all subgraphs,
-0.0 when there are none), so that the two stay consistent after any stack of wrappers.
+recompute the scalar from them with the env's own rule (:func:`scalar_from_subgraphs`, the one
+function both use: the mean over all subgraphs, 0.0 when there are none), so that the two stay
+consistent after any stack of wrappers.
 
 Writing a new one means overriding one method. Worked example: reward only the subgraphs whose
 mean reward is above a threshold (a sparse reward)::
@@ -37,16 +38,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
-from seg_rewards.compose import PriorReward
-from seg_rewards.priors import Prior
-
-
-def scalar_from_subgraphs(rewards: Mapping[int, np.ndarray]) -> float:
-    """The env's scalar reward: mean over all subgraphs of all sizes (0.0 if there are none)."""
-    values = [np.asarray(r, dtype=np.float64).ravel() for r in rewards.values()]
-    joined = np.concatenate(values) if values else np.zeros(0)
-    return float(joined.mean()) if joined.size else 0.0
+from seg_rewards import (
+    Prior,
+    PriorReward,
+    RewardContext,
+    SegmentationReward,
+    scalar_from_subgraphs,
+    subgraph_rewards_from_edges,
+)
 
 
 class SubgraphRewardWrapper(gym.RewardWrapper):
@@ -164,25 +163,3 @@ class PriorShaping(SubgraphRewardWrapper):
         edge_rewards = edge_rewards + self.weight * np.asarray(extra.edge_rewards, np.float64)
         info["edge_rewards"] = edge_rewards
         return subgraph_rewards_from_edges(edge_rewards, obs["subgraphs"])
-
-
-class ProvideGroundTruth(gym.Wrapper):
-    """On every ``reset``, hand ``info["ground_truth"]`` to a reward's ``set_ground_truth``
-    (e.g. :class:`seg_rewards.supervised.SupervisedReward`).
-
-    Args:
-        env: a (wrapped) :class:`SuperpixelSegEnv` whose source has ground truth.
-        reward: the reward to feed; default the unwrapped env's own reward.
-    """
-
-    def __init__(self, env: gym.Env, reward: Any | None = None) -> None:
-        super().__init__(env)
-        target = reward if reward is not None else getattr(env.unwrapped, "reward_fn", None)
-        if not hasattr(target, "set_ground_truth"):
-            raise ValueError(f"{target!r} has no set_ground_truth method")
-        self.target = target
-
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        self.target.set_ground_truth(info.get("ground_truth"))
-        return obs, info

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
-from seg_rewards.compose import LargestIsBackground, PriorReward
-from seg_rewards.priors import ConvexityPrior, CountPrior, RoundnessPrior, SizePrior, check_positive
+from seg_rewards._checks import check_positive
+from seg_rewards.background import LargestIsBackground
+from seg_rewards.prior_reward import PriorReward
+from seg_rewards.priors import ConvexityPrior, CountPrior, RoundnessPrior, SizePrior
 
 
 def disk_prior_reward(
