@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reward_cases import fragment_contexts
 
 from seg_rewards import (
     ConstantPrior,
@@ -193,30 +194,9 @@ def test_disk_prior_reward_scores_a_disk_layout():
 # ---------------------------------------------------------------------------- edge rule (issue 11.12)
 
 
-def _fragment_contexts() -> tuple[dict[str, RewardContext], np.ndarray]:
-    """Background (superpixels 0, 1) with a disk (2); superpixel 3 is a background sliver that
-    the "fragment" partition cuts off as its own (failing) object."""
-    yy, xx = np.mgrid[:96, :96]
-    superpixels = np.zeros((96, 96), np.int64)
-    superpixels[:, 48:] = 1
-    superpixels[np.hypot(yy - 48, xx - 30) <= 14] = 2
-    superpixels[80:83, 10:90] = 3
-    edges = np.array([[0, 1], [0, 2], [1, 2], [0, 3], [1, 3]])
-    contexts = {}
-    for name, node_labels in (("truth", [0, 0, 1, 0]), ("fragment", [0, 0, 1, 2])):
-        node_labels = np.array(node_labels)
-        contexts[name] = RewardContext(
-            segmentation=node_labels[superpixels],
-            superpixels=superpixels,
-            node_labels=node_labels,
-            edges=edges,
-        )
-    return contexts, edges
-
-
 @pytest.mark.parametrize("rule", ["max", "min", "mean"])
 def test_prior_reward_maps_objects_to_edges_with_its_edge_rule(rule):
-    contexts, edges = _fragment_contexts()
+    contexts, edges = fragment_contexts()
     reward = disk_prior_reward(expected_count=1, min_radius=10, max_radius=18, edge_rule=rule)
     assert reward.edge_rule == rule
     result = reward(contexts["fragment"])
@@ -228,7 +208,7 @@ def test_prior_reward_maps_objects_to_edges_with_its_edge_rule(rule):
 
 
 def test_min_rule_makes_a_failing_fragment_cost_reward_for_composed_priors():
-    contexts, _ = _fragment_contexts()
+    contexts, _ = fragment_contexts()
     means = {}
     for rule in ("max", "min"):
         reward = disk_prior_reward(expected_count=1, min_radius=10, max_radius=18, edge_rule=rule)
@@ -247,7 +227,7 @@ def test_edge_rule_is_validated_and_shown_and_reaches_the_radial_weighting():
     assert PriorReward(SizePrior()).edge_rule == "max"
     assert "edge_rule='min'" in repr(PriorReward(SizePrior(), edge_rule="min"))
     assert "edge_rule" not in repr(PriorReward(SizePrior()))
-    contexts, _ = _fragment_contexts()
+    contexts, _ = fragment_contexts()
     foreground = disk_prior_reward(expected_count=1, min_radius=10, max_radius=18, edge_rule="min")
     weighted = RadialGaussianWeighting(foreground, ring_radius=20, gamma=5, eta=5, delta=10)
     result = weighted(contexts["fragment"])
