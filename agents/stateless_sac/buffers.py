@@ -1,9 +1,13 @@
 """A replay buffer of one-step graph transitions (state, per-edge action, per-subgraph rewards).
 
-Transitions have different sizes (nodes, edges, subgraphs), so they are stored as compact numpy
-arrays in a ring of Python objects and turned into one PyG ``Batch`` at sample time. The buffer
-is an SB3 ``ReplayBuffer`` subclass (so ``save_replay_buffer``/``load_replay_buffer`` work) and
-is picklable; sampling uses its own seeded numpy generator, which is pickled with it.
+Transitions have different sizes (nodes, edges, subgraphs), so each is stored in a ring of Python
+objects, already in the form the learner consumes: a dict of torch tensors from
+:func:`~stateless_sac.data.obs_to_tensors` (int64 indices, float32 features). Sampling is then a
+few ``torch.cat`` calls with index offsets (:func:`~stateless_sac.data.collate_tensors`), not a
+per-sample conversion plus PyG's generic collation. Images of Method 1 agents are kept as uint8.
+The buffer is an SB3 ``ReplayBuffer`` subclass (so ``save_replay_buffer``/``load_replay_buffer``
+work) and is picklable; sampling uses its own seeded numpy generator, which is pickled with it.
+Buffers pickled before this layout (numpy items) are converted when unpickled.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
+from gymnasium.spaces import GraphInstance
 from stable_baselines3.common.buffers import ReplayBuffer
-from torch_geometric.data import Batch
 
-from stateless_sac.data import GraphData, obs_to_data
+from stateless_sac.data import GraphBatch, collate_tensors, obs_to_tensors
 
 
 class GraphReplayBuffer(ReplayBuffer):
@@ -76,32 +80,25 @@ class GraphReplayBuffer(ReplayBuffer):
         self, obs: dict[str, Any], action: np.ndarray, subgraph_rewards: dict[int, np.ndarray]
     ) -> None:
         """Store one transition: observation, its (E,) action and ``{k: (S_k,)}`` rewards."""
-        graph = obs["graph"]
-        n_edges = len(graph.edge_links)
+        n_edges = len(obs["graph"].edge_links)
         action = np.asarray(action, dtype=np.float32)[:n_edges]
         if action.shape != (n_edges,):
             raise ValueError(f"action has {action.shape[0]} entries for {n_edges} edges")
-        item: dict[str, Any] = {
-            "x": np.asarray(graph.nodes, dtype=np.float32).copy(),
-            "edge_attr": np.asarray(graph.edges, dtype=np.float32).copy(),
-            "edge_links": np.asarray(graph.edge_links, dtype=np.int32).copy(),
-            "action": action.copy(),
-            "subgraphs": {
-                int(k): np.asarray(v, dtype=np.int32) for k, v in obs["subgraphs"].items()
-            },
-            "rewards": {
-                int(k): np.asarray(v, dtype=np.float32) for k, v in subgraph_rewards.items()
-            },
-        }
-        for k, rows in item["subgraphs"].items():
-            if len(rows) != len(item["rewards"].get(k, ())):
+        for k, rows in obs["subgraphs"].items():
+            if len(rows) != len(subgraph_rewards.get(k, ())):
                 raise ValueError(
                     f"{len(rows)} subgraphs of size {k} but rewards for a different number"
                 )
+        pixels = None
         if self.store_pixels:
             image = np.asarray(obs["image"])
-            item["image"] = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-            item["superpixels"] = np.asarray(obs["superpixels"]).astype(np.int32)
+            pixels = {
+                "image": np.round(np.clip(image, 0, 1) * 255).astype(np.uint8),
+                "superpixels": np.asarray(obs["superpixels"]).astype(np.int32),
+            }
+        item = obs_to_tensors(
+            {**obs, **(pixels or {})}, action, subgraph_rewards, with_pixels=self.store_pixels
+        )
         self.storage[self.pos] = item
         self.pos += 1
         if self.pos == self.buffer_size:
@@ -110,25 +107,13 @@ class GraphReplayBuffer(ReplayBuffer):
     def add(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover - SB3 signature
         raise NotImplementedError("use add_transition(obs, action, subgraph_rewards)")
 
-    def _to_data(self, item: dict[str, Any]) -> GraphData:
-        from gymnasium.spaces import GraphInstance
-
-        obs: dict[str, Any] = {
-            "graph": GraphInstance(item["x"], item["edge_attr"], item["edge_links"]),
-            "subgraphs": item["subgraphs"],
-        }
-        if self.store_pixels:
-            obs["image"], obs["superpixels"] = item["image"], item["superpixels"]
-        return obs_to_data(obs, item["action"], item["rewards"], with_pixels=self.store_pixels)
-
-    def sample(self, batch_size: int, env: Any = None) -> Batch:  # type: ignore[override]
-        """``batch_size`` transitions drawn uniformly (with replacement) as one PyG ``Batch``."""
+    def sample(self, batch_size: int, env: Any = None) -> GraphBatch:  # type: ignore[override]
+        """``batch_size`` transitions drawn uniformly (with replacement) as one batch."""
         n = self.size()
         if n == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = self.rng.integers(0, n, size=batch_size)
-        batch = Batch.from_data_list([self._to_data(self.storage[i]) for i in idx])
-        return batch.to(self.device)
+        return collate_tensors([self.storage[i] for i in idx]).to(self.device)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -137,4 +122,22 @@ class GraphReplayBuffer(ReplayBuffer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["device"] = torch.device(state["device"])
+        # Buffers pickled before transitions were stored as tensors hold numpy items.
+        state["storage"] = [
+            _from_numpy_item(item, state.get("store_pixels", False))
+            if isinstance(item, dict) and "edge_links" in item
+            else item
+            for item in state["storage"]
+        ]
         self.__dict__.update(state)
+
+
+def _from_numpy_item(item: dict[str, Any], store_pixels: bool) -> dict[str, torch.Tensor]:
+    """A transition of the old numpy layout in the learner's tensor layout."""
+    obs: dict[str, Any] = {
+        "graph": GraphInstance(item["x"], item["edge_attr"], item["edge_links"]),
+        "subgraphs": item["subgraphs"],
+    }
+    if store_pixels:
+        obs["image"], obs["superpixels"] = item["image"], item["superpixels"]
+    return obs_to_tensors(obs, item["action"], item["rewards"], with_pixels=store_pixels)

@@ -25,13 +25,13 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn, TrainFreq
-from stable_baselines3.common.utils import polyak_update, should_collect_more_steps
+from stable_baselines3.common.utils import should_collect_more_steps
 from stable_baselines3.common.vec_env import VecEnv
 
 import gym_superpixel_seg  # noqa: F401  (registers the env ids for string envs)
 from stateless_sac.buffers import GraphReplayBuffer
 from stateless_sac.data import reward_key
-from stateless_sac.policies import GNNPolicy
+from stateless_sac.policies import GNNPolicy, fast_optimizer_kwargs
 from stateless_sac.vec_env import GraphVecEnv, make_graph_vec_env
 
 SelfStatelessSAC = TypeVar("SelfStatelessSAC", bound="StatelessSAC")
@@ -178,9 +178,24 @@ class StatelessSAC(OffPolicyAlgorithm):
             self.log_ent_coef = torch.log(torch.ones(1, device=self.device) * init).requires_grad_(
                 True
             )
-            self.ent_coef_optimizer = torch.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
+            self.ent_coef_optimizer = torch.optim.Adam(
+                [self.log_ent_coef],
+                lr=self.lr_schedule(1),
+                **fast_optimizer_kwargs(torch.optim.Adam, None),
+            )
         else:
             self.ent_coef_tensor = torch.tensor(float(self.ent_coef), device=self.device)
+        self._trim_env_payload()
+
+    def _trim_env_payload(self) -> None:
+        """Ask the env workers not to send what this policy never reads (image, superpixels)."""
+        env = getattr(self, "env", None)
+        if isinstance(env, GraphVecEnv) and not self.policy.uses_pixels:
+            env.trim_payload()
+
+    def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
+        super().set_env(env, force_reset=force_reset)
+        self._trim_env_payload()
 
     def set_random_seed(self, seed: int | None = None) -> None:
         super().set_random_seed(seed)
@@ -196,6 +211,39 @@ class StatelessSAC(OffPolicyAlgorithm):
         if self.ent_coef_optimizer is not None:
             return [*state_dicts, "ent_coef_optimizer"], ["log_ent_coef"]
         return state_dicts, ["ent_coef_tensor"]
+
+    def set_parameters(
+        self,
+        load_path_or_dict: str | dict[str, Any],
+        exact_match: bool = True,
+        device: torch.device | str = "auto",
+    ) -> None:
+        """SB3's ``set_parameters``, converting optimiser states of older checkpoints.
+
+        Checkpoints written before the critics were stacked hold one optimiser entry per
+        critic parameter; :meth:`GNNPolicy.upgrade_optimizer_state` stacks them (the policy's
+        own ``load_state_dict`` converts the weights). Adam keeps its fused implementation
+        even when the saved state says otherwise.
+        """
+        params = load_path_or_dict
+        if not isinstance(params, dict):
+            from stable_baselines3.common.save_util import load_from_zip_file
+
+            _, params, _ = load_from_zip_file(params, device=device, load_data=False)
+        params = dict(params)
+        for name in ("actor_optimizer", "critic_optimizer"):
+            if f"policy.{name}" in params:
+                params[f"policy.{name}"] = self.policy.upgrade_optimizer_state(
+                    name, params[f"policy.{name}"]
+                )
+        super().set_parameters(params, exact_match=exact_match, device=device)
+        policy = self.policy
+        kwargs = fast_optimizer_kwargs(policy.optimizer_class, policy.optimizer_kwargs)
+        optimizers = [policy.actor_optimizer, policy.critic_optimizer, self.ent_coef_optimizer]
+        if kwargs.get("fused"):
+            for optimizer in optimizers:
+                for group in optimizer.param_groups if optimizer is not None else ():
+                    group.update(fused=True, foreach=None)
 
     # -------------------------------------------------------------- acting
     def predict(  # type: ignore[override]
@@ -307,13 +355,21 @@ class StatelessSAC(OffPolicyAlgorithm):
         return self.ent_coef_tensor
 
     def train(self, gradient_steps: int, batch_size: int = 8) -> None:
-        """Gradient updates: critic eq. 4, actor eq. 2, temperature, target critics."""
+        """Gradient updates: critic eq. 4, actor eq. 2, temperature, target critics.
+
+        Per-update overhead is kept low (the learner is the training bottleneck): all critics
+        in one batched forward, fused Adam, one ``_foreach_lerp_`` for the target critics,
+        and the logged statistics kept as tensors until the end of the phase.
+        """
         self.policy.set_training_mode(True)
         policy = self.policy
         self._update_learning_rate([policy.actor_optimizer, policy.critic_optimizer])
-        stats: dict[str, list[float]] = {
+        stats: dict[str, list[torch.Tensor]] = {
             k: [] for k in ("critic_loss", "actor_loss", "ent_coef", "entropy", "q", "reward")
         }
+        n_critics = policy.n_critics
+        critic_params = list(policy.critics.parameters())
+        target_params = list(policy.critic_targets.parameters())
         for _ in range(gradient_steps):
             batch = self.replay_buffer.sample(batch_size)
             subgraphs = {k: v for k, v in policy.subgraphs_of(batch).items() if len(v)}
@@ -321,12 +377,12 @@ class StatelessSAC(OffPolicyAlgorithm):
                 continue
             rewards = {k: batch[reward_key(k)] for k in subgraphs}
 
-            # critic, eq. 4: 1/|SG| sum 1/2 (Q_sg(s, a) - r_sg)^2 (mean over sizes and critics)
+            # critic, eq. 4: 1/|SG| sum 1/2 (Q_sg(s, a) - r_sg)^2, mean over sizes, summed
+            # over critics (= n_critics * the mean over critics and subgraphs)
             x = policy.node_features(batch)
-            qs = policy.q_values(batch, x, batch.action)
-            critic_loss = sum(
-                torch.stack([0.5 * F_mse(q[k], rewards[k]) for k in subgraphs]).mean() for q in qs
-            )
+            qs = policy.q_stacked(batch, x, batch.action, subgraphs=subgraphs)
+            per_size = [(qs[k] - rewards[k]).square().mean() for k in subgraphs]
+            critic_loss = torch.stack(per_size).mean() * (0.5 * n_critics)
             policy.critic_optimizer.zero_grad()
             critic_loss.backward()
             policy.critic_optimizer.step()
@@ -337,12 +393,14 @@ class StatelessSAC(OffPolicyAlgorithm):
             alpha = self._ent_coef()
             action, log_prob = policy.sample(batch, x)
             policy.critics.requires_grad_(False)
-            q_pi = policy.q_values(batch, x.detach(), action, target=self.actor_uses_target_critics)
+            q_pi = policy.q_stacked(
+                batch, x.detach(), action, self.actor_uses_target_critics, subgraphs
+            )
             policy.critics.requires_grad_(True)
-            actor_terms = []
-            for k, rows in subgraphs.items():
-                q_min = torch.min(torch.stack([q[k] for q in q_pi]), dim=0).values
-                actor_terms.append((alpha * log_prob[rows].sum(dim=1) - q_min).mean())
+            actor_terms = [
+                (alpha * log_prob[rows].sum(dim=1) - q_pi[k].amin(dim=0)).mean()
+                for k, rows in subgraphs.items()
+            ]
             actor_loss = torch.stack(actor_terms).mean()
             policy.actor_optimizer.zero_grad()
             actor_loss.backward()
@@ -357,19 +415,18 @@ class StatelessSAC(OffPolicyAlgorithm):
 
             self._n_updates += 1
             if self._n_updates % self.target_update_interval == 0:
-                polyak_update(
-                    policy.critics.parameters(), policy.critic_targets.parameters(), self.tau
-                )
-            stats["critic_loss"].append(critic_loss.item())
-            stats["actor_loss"].append(actor_loss.item())
-            stats["ent_coef"].append(alpha.item())
-            stats["entropy"].append(-log_prob.detach().mean().item())
-            stats["q"].append(torch.cat([qs[0][k] for k in subgraphs]).detach().mean().item())
-            stats["reward"].append(torch.cat(list(rewards.values())).mean().item())
+                with torch.no_grad():  # target <- target + tau (critic - target)
+                    torch._foreach_lerp_(target_params, critic_params, self.tau)
+            stats["critic_loss"].append(critic_loss.detach())
+            stats["actor_loss"].append(actor_loss.detach())
+            stats["ent_coef"].append(alpha.reshape(()))
+            stats["entropy"].append(-log_prob.detach().mean())
+            stats["q"].append(torch.cat([qs[k][0] for k in subgraphs]).detach().mean())
+            stats["reward"].append(torch.cat(list(rewards.values())).mean())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         for name, values in stats.items():
             if values:
-                self.logger.record(f"train/{name}", float(np.mean(values)))
+                self.logger.record(f"train/{name}", torch.stack(values).mean().item())
 
     # ----------------------------------------------------------- save/load
     @classmethod

@@ -9,6 +9,9 @@ the multicut and the reward of several envs run in parallel while the learner tr
 Episodes are one step long: ``step`` resets every env right after its step (auto-reset, in the
 worker) and returns the *new* observations, the rewards, ``dones`` (all True) and trimmed
 infos (``subgraph_rewards``, ``metrics`` when present, and SB3's ``episode`` statistics).
+:meth:`GraphVecEnv.trim_payload` also leaves out the observation entries a learner does not read
+(the image and the int64 superpixel map, 1.3 MB of a 256x256 step) and the reset info's ground
+truth, before they are pickled in the worker.
 """
 
 from __future__ import annotations
@@ -50,11 +53,30 @@ def _trim_info(info: dict[str, Any], reward: float, start: float) -> dict[str, A
     return kept
 
 
-def _step_and_reset(env: gym.Env, action: np.ndarray) -> tuple[Any, float, dict, dict]:
+#: What :meth:`GraphVecEnv.trim_payload` drops by default: the observation entries and reset-info
+#: entries a learner on env node features never reads (98% of the bytes of a Circles step).
+TRIMMED_OBS_KEYS = ("image", "superpixels")
+TRIMMED_RESET_INFO_KEYS = ("ground_truth",)
+
+
+def _trim(
+    obs: dict[str, Any], reset_info: dict[str, Any], drop: tuple[tuple[str, ...], tuple[str, ...]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    obs_keys, info_keys = drop
+    if obs_keys:
+        obs = {k: v for k, v in obs.items() if k not in obs_keys}
+    if info_keys:
+        reset_info = {k: v for k, v in reset_info.items() if k not in info_keys}
+    return obs, reset_info
+
+
+def _step_and_reset(
+    env: gym.Env, action: np.ndarray, drop: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+) -> tuple[Any, float, dict, dict]:
     start = time.perf_counter()
     _, reward, _, _, info = env.step(action)
     info = _trim_info(info, reward, start)
-    obs, reset_info = env.reset()
+    obs, reset_info = _trim(*env.reset(), drop)
     return obs, float(reward), info, reset_info
 
 
@@ -67,14 +89,18 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper)
     except ImportError:  # pragma: no cover - torch is installed with the agent
         pass
     env = env_fn_wrapper.var()
+    drop: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     try:
         while True:
             cmd, data = remote.recv()
             if cmd == "step":
-                remote.send(_step_and_reset(env, data))
+                remote.send(_step_and_reset(env, data, drop))
             elif cmd == "reset":
                 seed, options = data
-                remote.send(env.reset(seed=seed, options=options or None))
+                remote.send(_trim(*env.reset(seed=seed, options=options or None), drop))
+            elif cmd == "trim":
+                drop = data
+                remote.send(None)
             elif cmd == "get_attr":
                 remote.send(
                     getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data)
@@ -124,6 +150,7 @@ class GraphVecEnv(VecEnv):
         self.processes: list[Any] = []
         self.closed = False
         self._actions: list[np.ndarray] | None = None
+        self._drop: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         if n_workers == 0:
             self.envs = [fn() for fn in env_fns]
             observation_space = self.envs[0].observation_space
@@ -149,7 +176,7 @@ class GraphVecEnv(VecEnv):
     def reset(self) -> list[dict[str, Any]]:
         if self.n_workers == 0:
             results = [
-                env.reset(seed=self._seeds[i], options=self._options[i] or None)
+                _trim(*env.reset(seed=self._seeds[i], options=self._options[i] or None), self._drop)
                 for i, env in enumerate(self.envs)
             ]
         else:
@@ -173,7 +200,7 @@ class GraphVecEnv(VecEnv):
     def step_wait(self) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray, list[dict]]:
         if self.n_workers == 0:
             results = [
-                _step_and_reset(env, action)
+                _step_and_reset(env, action, self._drop)
                 for env, action in zip(self.envs, self._actions, strict=True)
             ]
             self._actions = None
@@ -184,6 +211,24 @@ class GraphVecEnv(VecEnv):
         infos = [r[2] for r in results]
         self.reset_infos = [r[3] for r in results]
         return obs, rewards, np.ones(self.num_envs, dtype=bool), infos
+
+    def trim_payload(
+        self,
+        observation_keys: Sequence[str] = TRIMMED_OBS_KEYS,
+        reset_info_keys: Sequence[str] = TRIMMED_RESET_INFO_KEYS,
+    ) -> None:
+        """Leave these entries out of the observations and reset infos from now on.
+
+        The workers drop them before sending, so they are never pickled or copied between
+        processes (an agent on env node features needs only ``graph`` and ``subgraphs``;
+        :class:`~stateless_sac.StatelessSAC` calls this unless its policy uses pixels).
+        Pass empty sequences to send everything again.
+        """
+        self._drop = (tuple(observation_keys), tuple(reset_info_keys))
+        for remote in self.remotes:
+            remote.send(("trim", self._drop))
+        for remote in self.remotes:
+            remote.recv()
 
     def close(self) -> None:
         if self.closed:
