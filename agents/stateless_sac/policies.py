@@ -74,16 +74,18 @@ class StackedLinear(nn.Module):
     """``n`` independent Linear layers applied together: (M, in) or (M, n, in) -> (M, n, out).
 
     ``weight`` is (n, out, in) and ``bias`` (n, out); slice ``c`` is initialised exactly like an
-    ``nn.Linear(in, out)`` (see :meth:`reset_slice`).
+    ``nn.Linear(in, out)`` (see :meth:`reset_slice`). ``init=False`` leaves the weights
+    uninitialised (the owner initialises them, e.g. network by network like :class:`Critics`).
     """
 
-    def __init__(self, n: int, in_features: int, out_features: int) -> None:
+    def __init__(self, n: int, in_features: int, out_features: int, init: bool = True) -> None:
         super().__init__()
         self.n, self.in_features, self.out_features = n, in_features, out_features
         self.weight = nn.Parameter(torch.empty(n, out_features, in_features))
         self.bias = nn.Parameter(torch.empty(n, out_features))
-        for c in range(n):
-            self.reset_slice(c)
+        if init:
+            for c in range(n):
+                self.reset_slice(c)
 
     def reset_slice(self, c: int) -> None:
         """Initialise layer ``c`` as ``nn.Linear.reset_parameters`` does (same random draws)."""
@@ -100,19 +102,23 @@ class StackedLinear(nn.Module):
 
 
 def mlp(
-    sizes: Sequence[int], final_activation: bool = False, n_stack: int | None = None
+    sizes: Sequence[int],
+    final_activation: bool = False,
+    n_stack: int | None = None,
+    init: bool = True,
 ) -> nn.Sequential:
     """Linear layers with ReLU in between (and after the last one if ``final_activation``).
 
     ``n_stack``: ``None`` for plain ``nn.Linear`` layers, or the number of stacked networks
-    (:class:`StackedLinear` layers; activations (M, n, d)).
+    (:class:`StackedLinear` layers; activations (M, n, d)); ``init=False``: leave stacked
+    weights uninitialised.
     """
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         if n_stack is None:
             layers.append(nn.Linear(sizes[i], sizes[i + 1]))
         else:
-            layers.append(StackedLinear(n_stack, sizes[i], sizes[i + 1]))
+            layers.append(StackedLinear(n_stack, sizes[i], sizes[i + 1], init=init))
         if i < len(sizes) - 2 or final_activation:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
@@ -154,11 +160,18 @@ class MeanConv(nn.Module):
     edge parts (see the module docstring), which is the same function with fewer flops.
     """
 
-    def __init__(self, in_dim: int, edge_dim: int, out_dim: int, n_stack: int | None = None):
+    def __init__(
+        self,
+        in_dim: int,
+        edge_dim: int,
+        out_dim: int,
+        n_stack: int | None = None,
+        init: bool = True,
+    ) -> None:
         super().__init__()
         self.in_dim, self.out_dim = in_dim, out_dim
-        self.phi = mlp([2 * in_dim + edge_dim, out_dim], final_activation=True, n_stack=n_stack)
-        self.gamma = mlp([in_dim + out_dim, out_dim], final_activation=True, n_stack=n_stack)
+        self.phi = mlp([2 * in_dim + edge_dim, out_dim], True, n_stack, init)
+        self.gamma = mlp([in_dim + out_dim, out_dim], True, n_stack, init)
 
     def forward(self, x: torch.Tensor, graph: _Graph, edge_term: torch.Tensor) -> torch.Tensor:
         """``x``: (N, F) or (N, n, F); ``edge_term``: (E, out) or (E, n, out) = e_ij W_e^T + b."""
@@ -190,6 +203,7 @@ class EdgeGNN(nn.Module):
     :param n_layers: number of message-passing layers.
     :param n_stack: ``None`` for one network, or the number of networks evaluated together
         (stacked weights; outputs (E, n, hidden_dim)).
+    :param init: initialise stacked weights (``False``: the owner does).
     """
 
     def __init__(
@@ -199,13 +213,16 @@ class EdgeGNN(nn.Module):
         hidden_dim: int,
         n_layers: int,
         n_stack: int | None = None,
+        init: bool = True,
     ) -> None:
         super().__init__()
         dims = [node_dim] + [hidden_dim] * n_layers
         self.convs = nn.ModuleList(
-            MeanConv(dims[i], edge_dim, dims[i + 1], n_stack) for i in range(n_layers)
+            MeanConv(dims[i], edge_dim, dims[i + 1], n_stack, init) for i in range(n_layers)
         )
-        self.edge_mlp = mlp([2 * hidden_dim + edge_dim, hidden_dim, hidden_dim], True, n_stack)
+        self.edge_mlp = mlp(
+            [2 * hidden_dim + edge_dim, hidden_dim, hidden_dim], True, n_stack, init
+        )
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor):
         graph = _Graph(edge_index, x.shape[0])
@@ -250,9 +267,9 @@ class Critics(nn.Module):
     ) -> None:
         super().__init__()
         self.n = n
-        self.gnn = EdgeGNN(node_dim, edge_dim + 1, hidden_dim, n_layers, n_stack=n)
+        self.gnn = EdgeGNN(node_dim, edge_dim + 1, hidden_dim, n_layers, n_stack=n, init=False)
         self.heads = nn.ModuleDict(
-            {str(k): mlp([2 * hidden_dim, hidden_dim, 1], n_stack=n) for k in sizes}
+            {str(k): mlp([2 * hidden_dim, hidden_dim, 1], n_stack=n, init=False) for k in sizes}
         )
         layers = [m for m in self.modules() if isinstance(m, StackedLinear)]
         for c in range(n):  # critic by critic, layer by layer: the draws of n separate critics

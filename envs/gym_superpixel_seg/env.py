@@ -1,8 +1,22 @@
-"""The generic superpixel-graph segmentation environment."""
+"""The generic superpixel-graph segmentation environment.
+
+Finite-dataset mode (``cache_size > 0``): the paper trains on a fixed set of images, and on real
+images the superpixels alone take seconds. With a finite source (one with ``len(source)`` and
+``source.load(index)``, drawing uniformly: ``ArraySource``, ``FolderSource``) the environment
+keeps, per image index, the loaded image and ground truth, its superpixels and its graph with
+node/edge (and pixel) features, for up to ``cache_size`` images (least recently used evicted).
+A later draw of the same image skips loading, superpixels and features; only the subgraph sets
+are drawn anew (they are random per reset), so the observations are exactly those of the
+uncached environment for the same seeds. Each env process holds its own cache (one per vector
+env worker). Random crops of larger images are not cached per crop (a crop position rarely
+repeats): a cropping source would cache its decoded, normalised whole images instead, which
+saves the decoding but not the superpixels.
+"""
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -84,6 +98,9 @@ class SuperpixelSegEnv(gym.Env):
     - ``compute_metrics``: compute ``info["metrics"]`` when ground truth is known.
     - ``metrics_background``: background convention for metrics (see ``segmentation_metrics``).
     - ``render_mode``: ``None`` or ``"rgb_array"``.
+    - ``cache_size``: finite-dataset mode (see the module docstring): keep superpixels and
+      graphs of up to this many images of a finite source (0 = off). :attr:`cache_stats`
+      counts hits and misses.
 
     ## Version History
     - v0: initial version.
@@ -106,6 +123,7 @@ class SuperpixelSegEnv(gym.Env):
         compute_metrics: bool = True,
         metrics_background: str | None = "largest",
         render_mode: str | None = None,
+        cache_size: int = 0,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
@@ -120,6 +138,17 @@ class SuperpixelSegEnv(gym.Env):
             raise ValueError(f"subgraph_sizes must be distinct integers >= 1, got {subgraph_sizes}")
         if (pixel_feature_fn is None) != (n_pixel_features == 0):
             raise ValueError("give pixel_feature_fn and n_pixel_features > 0 together, or neither")
+        if isinstance(cache_size, bool) or int(cache_size) != cache_size or cache_size < 0:
+            raise ValueError(f"cache_size must be an integer >= 0, got {cache_size!r}")
+        if cache_size and not (hasattr(source, "load") and hasattr(source, "__len__")):
+            raise ValueError(
+                f"cache_size needs a finite image source with len() and load(index) (e.g. "
+                f"ArraySource, FolderSource); {type(source).__name__} draws new images"
+            )
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict[int, tuple[Sample, np.ndarray, SuperpixelGraph]] = OrderedDict()
+        #: Finite-dataset mode: resets that reused a cached image ("hits") or computed one.
+        self.cache_stats = {"hits": 0, "misses": 0}
         self.source = source
         self.reward_fn = reward
         self.superpixel_fn = superpixel_fn
@@ -170,6 +199,8 @@ class SuperpixelSegEnv(gym.Env):
         super().reset(seed=seed)
         timings: dict[str, float] = {}
         start = time.perf_counter()
+        superpixels: np.ndarray | None = None
+        graph: SuperpixelGraph | None = None
         if options and "sample" in options:
             sample = options["sample"]
             sample = Sample(validate_image(sample.image), sample.ground_truth)
@@ -186,10 +217,62 @@ class SuperpixelSegEnv(gym.Env):
                     f"ground truth shape {np.shape(sample.ground_truth)} differs from the image's "
                     f"{sample.image.shape[:2]}"
                 )
+        elif self.cache_size:
+            sample, superpixels, graph = self._draw_cached(start, timings)
         else:
             sample = self.source.sample(self.np_random)
-        timings["source"] = time.perf_counter() - start
+        if graph is None:
+            timings["source"] = time.perf_counter() - start
+            superpixels, graph = self._superpixels_and_graph(sample, timings)
 
+        start = time.perf_counter()
+        subgraphs = extract_subgraphs(
+            graph.edges, graph.n_nodes, self.subgraph_sizes, self.np_random
+        )
+        timings["subgraphs"] = time.perf_counter() - start
+
+        self._sample, self._superpixels, self._graph = sample, superpixels, graph
+        self._subgraphs, self._last_step = subgraphs, None
+        info: dict[str, Any] = {
+            "n_nodes": graph.n_nodes,
+            "n_edges": graph.n_edges,
+        }
+        self.last_timings = timings
+        if sample.ground_truth is not None:
+            info["ground_truth"] = sample.ground_truth
+        return self._observation(), info
+
+    def _draw_cached(
+        self, start: float, timings: dict[str, float]
+    ) -> tuple[Sample, np.ndarray, SuperpixelGraph]:
+        """Finite-dataset mode: draw an image index; reuse its superpixels and graph if cached.
+
+        Draws the index exactly as the source's ``sample`` does (uniform over ``len``), so the
+        generator's state, and thus the subgraph sets, match the uncached environment's.
+        """
+        index = int(self.np_random.integers(len(self.source)))
+        cached = self._cache.get(index)
+        if cached is not None:
+            self._cache.move_to_end(index)
+            self.cache_stats["hits"] += 1
+            timings["source"] = time.perf_counter() - start
+            return cached
+        sample = self.source.load(index)
+        timings["source"] = time.perf_counter() - start
+        superpixels, graph = self._superpixels_and_graph(sample, timings)
+        for array in (sample.image, sample.ground_truth, superpixels):
+            if array is not None:  # shared by later resets: never modified in place
+                array.setflags(write=False)
+        self._cache[index] = (sample, superpixels, graph)
+        self.cache_stats["misses"] += 1
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return sample, superpixels, graph
+
+    def _superpixels_and_graph(
+        self, sample: Sample, timings: dict[str, float]
+    ) -> tuple[np.ndarray, SuperpixelGraph]:
+        """Superpixels and the feature graph of one image (the expensive part of reset)."""
         start = time.perf_counter()
         superpixels = np.asarray(self.superpixel_fn(sample.image))
         if superpixels.shape != sample.image.shape[:2]:
@@ -209,23 +292,7 @@ class SuperpixelSegEnv(gym.Env):
                 f"the superpixel graph has {graph.n_edges} edges but max_edges={self.max_edges}; "
                 "raise the max_edges option of the environment"
             )
-
-        start = time.perf_counter()
-        subgraphs = extract_subgraphs(
-            graph.edges, graph.n_nodes, self.subgraph_sizes, self.np_random
-        )
-        timings["subgraphs"] = time.perf_counter() - start
-
-        self._sample, self._superpixels, self._graph = sample, superpixels, graph
-        self._subgraphs, self._last_step = subgraphs, None
-        info: dict[str, Any] = {
-            "n_nodes": graph.n_nodes,
-            "n_edges": graph.n_edges,
-        }
-        self.last_timings = timings
-        if sample.ground_truth is not None:
-            info["ground_truth"] = sample.ground_truth
-        return self._observation(), info
+        return superpixels, graph
 
     def _observation(self) -> dict[str, Any]:
         # Fresh copies every call: users may keep and modify what they were given.

@@ -202,7 +202,12 @@ class CirclesSource(ImageSource):
 
 
 class ArraySource(ImageSource):
-    """Draws uniformly from a fixed list of images (and optional ground truths)."""
+    """Draws uniformly from a fixed list of images (and optional ground truths).
+
+    A finite source: ``len(source)`` images, ``source.load(index)`` gives one, and
+    ``sample(rng)`` is ``load(int(rng.integers(len(source))))`` (what an environment's
+    finite-dataset mode, ``cache_size``, relies on).
+    """
 
     def __init__(self, images: list[np.ndarray], ground_truths: list[np.ndarray] | None = None):
         if len(images) == 0:
@@ -228,7 +233,15 @@ class ArraySource(ImageSource):
     def image_shape(self) -> tuple[int, int, int]:
         return self.images[0].shape
 
-    def sample(self, rng: np.random.Generator) -> Sample:
-        index = int(rng.integers(len(self.images)))
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def load(self, index: int) -> Sample:
+        """The ``index``-th image and its ground truth (None when none was given)."""
+        if not 0 <= index < len(self.images):
+            raise ValueError(f"image index {index} is out of range for {len(self.images)} images")
         truth = None if self.ground_truths is None else np.asarray(self.ground_truths[index])
         return Sample(self.images[index], truth)
+
+    def sample(self, rng: np.random.Generator) -> Sample:
+        return self.load(int(rng.integers(len(self.images))))
