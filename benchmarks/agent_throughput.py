@@ -91,9 +91,15 @@ def main(argv: list[str] | None = None) -> None:
             baseline = Path(args.baseline)
             if not baseline.is_dir():
                 baseline = export_tree(args.baseline, Path(tmp) / "baseline")
-            print(f"baseline: {args.baseline}; new: {REPO_ROOT}; threads={args.threads}")
+            new = Path(args.new) if args.new else REPO_ROOT
+            if args.new and not new.is_dir():
+                new = export_tree(args.new, Path(tmp) / "new")
+            print(
+                f"baseline: {args.baseline}; new: {args.new or REPO_ROOT}; threads={args.threads}"
+            )
             learner = paired_learner(
                 baseline,
+                new=new,
                 rounds=args.rounds,
                 updates=args.updates,
                 hidden_dim=args.hidden_dim,
@@ -103,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
             print(paired_markdown(learner, "Learner: recorded Circles transitions, batch 4"))
             if args.train_steps:
                 training = paired_training(
-                    baseline, rounds=args.train_rounds, total_steps=args.train_steps
+                    baseline, new=new, rounds=args.train_rounds, total_steps=args.train_steps
                 )
                 print(
                     paired_markdown(
@@ -240,6 +246,7 @@ def _ratio_rows(runs: dict[str, list[dict[str, float]]], keys: Sequence[str]) ->
 def paired_learner(
     baseline: Path,
     *,
+    new: Path = REPO_ROOT,
     rounds: int = 3,
     updates: int = 60,
     predicts: int = 60,
@@ -251,7 +258,7 @@ def paired_learner(
     env_id: str = "SuperpixelSeg-Circles-v0",
     sizes: Sequence[int] = (6, 12, 32),
 ) -> dict[str, Any]:
-    """Learner updates/s and predicts/s of ``baseline`` vs this tree, interleaved in one run.
+    """Learner updates/s and predicts/s of ``baseline`` vs ``new``, interleaved in one run.
 
     Each round runs the baseline then this tree, each in a fresh interpreter on the same
     recorded transitions; the ratio is taken per round (same machine load) and its median
@@ -272,7 +279,7 @@ def paired_learner(
             pickle.dump(record_transitions(env_id, sizes, n_transitions), f)
         runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
         for _ in range(rounds):
-            for name, tree in (("old", baseline), ("new", REPO_ROOT)):
+            for name, tree in (("old", baseline), ("new", new)):
                 result = subprocess.run(
                     [
                         sys.executable,
@@ -300,20 +307,21 @@ def paired_learner(
 def paired_training(
     baseline: Path,
     *,
+    new: Path = REPO_ROOT,
     rounds: int = 2,
     total_steps: int = 1500,
     config: str = "circles",
     extra: Sequence[str] = (),
     threads: int = 1,
 ) -> dict[str, Any]:
-    """End to end: the training CLI of ``baseline`` and of this tree, alternating (old, new, ...).
+    """End to end: the training CLI of ``baseline`` and of ``new``, alternating (old, new, ...).
 
     Reads the one-line JSON throughput summary the CLI prints on stderr.
     """
     runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(rounds):
-            for name, tree in (("old", baseline), ("new", REPO_ROOT)):
+            for name, tree in (("old", baseline), ("new", new)):
                 out = Path(tmp) / f"{name}{i}"
                 command = [
                     sys.executable, "-m", "stateless_sac.train", "--config", config,
