@@ -179,3 +179,64 @@ def test_rows_identical_to_the_first_version():
         old = reference_extract_subgraphs(edges, n_nodes, sizes, np.random.default_rng(trial))
         for size in sizes:
             assert np.array_equal(new[size], old[size]), (trial, size)
+
+
+# ------------------------------------------------------------ whole images through the env
+def block_superpixels(shape: tuple[int, int], block: tuple[int, int]) -> np.ndarray:
+    """Rectangular superpixels: a grid RAG with a known edge count."""
+    rows, cols = np.ceil(np.divide(shape, block)).astype(int)
+    yy, xx = np.indices(shape)
+    return ((yy // block[0]) * cols + xx // block[1]).astype(np.uint32)
+
+
+class ZeroReward:
+    def __call__(self, context):
+        from seg_rewards import RewardResult
+
+        return RewardResult(np.zeros(len(context.edges)), np.zeros(0, np.int64), np.zeros(0))
+
+
+def block_env(shape, block, *, max_edges, pixel_feature_fn=None, **kwargs):
+    from gym_superpixel_seg import ArraySource, SuperpixelSegEnv
+
+    image = np.random.default_rng(0).uniform(0, 1, (*shape, 1)).astype(np.float32)
+    return SuperpixelSegEnv(
+        ArraySource([image]),
+        ZeroReward(),
+        superpixel_fn=lambda image: block_superpixels(image.shape[:2], block),
+        max_edges=max_edges,
+        pixel_feature_fn=pixel_feature_fn,
+        n_pixel_features=0 if pixel_feature_fn is None else 1,
+        compute_metrics=False,
+        **kwargs,
+    )
+
+
+def test_max_edges_is_checked_before_features_and_subgraphs():
+    calls = []
+
+    def embeddings(image):
+        calls.append(image.shape)
+        return np.zeros((*image.shape[:2], 1))
+
+    n_edges = 2 * 16 * 15  # 16 x 16 blocks
+    with pytest.raises(ValueError, match=f"{n_edges} edges but max_edges={n_edges - 1}"):
+        block_env((64, 64), (4, 4), max_edges=n_edges - 1, pixel_feature_fn=embeddings).reset(
+            seed=0
+        )
+    assert calls == []  # refused before the (expensive) pixel embeddings
+    env = block_env((64, 64), (4, 4), max_edges=n_edges, pixel_feature_fn=embeddings)
+    _, info = env.reset(seed=0)
+    assert info["n_edges"] == n_edges and calls == [(64, 64, 1)]
+
+
+def test_whole_image_with_more_than_50k_edges_through_the_env():
+    env = block_env((1030, 1349), (6, 7), max_edges=100_000, solver="greedy-additive")
+    obs, info = env.reset(seed=0)
+    assert info["n_edges"] > 50_000
+    for size, rows in obs["subgraphs"].items():
+        check_rows(obs["graph"].edge_links, info["n_nodes"], rows, size)
+    action = np.zeros(info["n_edges"], np.float32)
+    _, reward, terminated, _, step_info = env.step(action)
+    assert terminated and reward == 0.0
+    assert len(np.unique(step_info["node_labels"])) == 1  # all-merge action: one object
