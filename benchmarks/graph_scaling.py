@@ -1,6 +1,7 @@
 """Graphs the size of real images: subgraph extraction vs edge count, and a whole-image env.
 
     python -m benchmarks.graph_scaling [--repeats 5] [--old-max-edges 60000] [--no-env]
+                                       [--no-extraction]
 
 Part 1 times :func:`gym_superpixel_seg.subgraphs.extract_subgraphs` (sizes 6/12/32/128) on
 grid graphs of 1,000..100,000 edges, plain and with one "background" node joined to 10% of the
@@ -253,15 +254,17 @@ def whole_image_stages(repeats: int = 3) -> list[dict]:
             )
             stages: dict[str, list[float]] = {}
             for index in range(repeats):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 _, info = env.reset(seed=index)
                 stages.setdefault("reset total", []).append(time.perf_counter() - start)
+                stages.setdefault("reset total CPU", []).append(time.process_time() - start_cpu)
                 for key, value in env.last_timings.items():
                     stages.setdefault(f"reset:{key}", []).append(value)
                 action = np.random.default_rng(index).uniform(0, 1, info["n_edges"])
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 env.step(action.astype(np.float32))
                 stages.setdefault("step total", []).append(time.perf_counter() - start)
+                stages.setdefault("step total CPU", []).append(time.process_time() - start_cpu)
                 for key, value in env.last_timings.items():
                     stages.setdefault(f"step:{key}", []).append(value)
             medians = {key: float(np.median(values)) for key, values in stages.items()}
@@ -274,7 +277,7 @@ def whole_image_stages(repeats: int = 3) -> list[dict]:
             }
             results.append(row)
             print(f"\n{sp_name}, {reward_name}: {info['n_nodes']} nodes, {info['n_edges']} edges")
-            print("| stage | median s |\n|---|---|")
+            print("| stage | median wall s (CPU s for the totals) |\n|---|---|")
             for key, value in medians.items():
                 print(f"| {key} | {value:.3f} |")
     return results
@@ -288,17 +291,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--edges", default="1000,5000,20000,50000,100000")
     parser.add_argument("--no-env", action="store_true", help="skip the whole-image env part")
+    parser.add_argument("--no-extraction", action="store_true", help="only the whole-image part")
     args = parser.parse_args(argv)
-    print(f"subgraph extraction, sizes {SIZES}, median of {args.repeats} runs (seconds)")
-    print(
-        "| hub | edges | compiled wall / CPU s | first version wall / CPU s | CPU ratio | identical |"
-    )
-    print("|---|---|---|---|---|---|")
-    extraction_table(
-        [int(x) for x in args.edges.split(",")],
-        repeats=args.repeats,
-        old_max_edges=args.old_max_edges,
-    )
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if not args.no_extraction:
+        print(f"subgraph extraction, sizes {SIZES}, median of {args.repeats} runs (seconds)")
+        print(
+            "| hub | edges | compiled wall / CPU s | first version wall / CPU s | CPU ratio | identical |"
+        )
+        print("|---|---|---|---|---|---|")
+        extraction_table(
+            [int(x) for x in args.edges.split(",")],
+            repeats=args.repeats,
+            old_max_edges=args.old_max_edges,
+        )
     if not args.no_env:
         whole_image_stages(repeats=3)
 
