@@ -8,6 +8,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from elf.segmentation.features import compute_rag
 from gymnasium import spaces
 
 from gym_superpixel_seg.graph import (
@@ -199,16 +200,19 @@ class SuperpixelSegEnv(gym.Env):
         timings["superpixels"] = time.perf_counter() - start
 
         start = time.perf_counter()
+        # The edge count is known once the RAG exists: refuse before the features, pixel
+        # embeddings and subgraphs (the expensive part on whole images).
+        rag = compute_rag(np.ascontiguousarray(superpixels, dtype=np.uint32), n_threads=1)
+        if rag.numberOfEdges > self.max_edges:
+            raise ValueError(
+                f"the superpixel graph has {rag.numberOfEdges} edges but "
+                f"max_edges={self.max_edges}; raise the max_edges option of the environment"
+            )
         pixel_features = (
             None if self.pixel_feature_fn is None else self.pixel_feature_fn(sample.image)
         )
-        graph = build_graph(superpixels, sample.image, pixel_features=pixel_features)
+        graph = build_graph(superpixels, sample.image, pixel_features=pixel_features, rag=rag)
         timings["graph"] = time.perf_counter() - start
-        if graph.n_edges > self.max_edges:
-            raise ValueError(
-                f"the superpixel graph has {graph.n_edges} edges but max_edges={self.max_edges}; "
-                "raise the max_edges option of the environment"
-            )
 
         start = time.perf_counter()
         subgraphs = extract_subgraphs(

@@ -102,6 +102,7 @@ def build_graph(
     *,
     pixel_features: np.ndarray | None = None,
     gradient_sigma: float = 1.0,
+    rag: object | None = None,
 ) -> SuperpixelGraph:
     """Region adjacency graph with hand-crafted (and optional pixel-embedding) features.
 
@@ -117,9 +118,12 @@ def build_graph(
         pixel_features: optional (H, W, D) per-pixel embeddings (e.g. a pretrained U-Net's)
             averaged per superpixel and appended to the node features.
         gradient_sigma: scale of the gaussian gradient used for boundary strength.
+        rag: the RAG of ``superpixels`` when the caller has built it already (elf
+            ``compute_rag``), e.g. to check its edge count before computing features.
     """
     superpixels = np.ascontiguousarray(superpixels, dtype=np.uint32)
-    rag = compute_rag(superpixels, n_threads=1)
+    if rag is None:
+        rag = compute_rag(superpixels, n_threads=1)
     edges = np.asarray(rag.uvIds(), dtype=np.int64).reshape(-1, 2)
     sizes, centroids, colours = node_statistics(superpixels, image)
     height, width = superpixels.shape
