@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -31,6 +31,52 @@ from gym_superpixel_seg.superpixels import mutex_watershed_superpixels
 from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
 
 DEFAULT_SUBGRAPH_SIZES = (6, 12, 32, 128)
+
+
+class RaggedInfo(Mapping):
+    """A read-only mapping for ``info`` values whose size depends on the graph.
+
+    Gymnasium's vector envs stack every ``info`` entry across envs: numbers and ndarrays into
+    one array per key (which fails for arrays of different lengths) and dicts key by key. A
+    mapping that is not a ``dict`` is kept whole instead, one object per env, so
+    ``vec_info["subgraph_rewards"][i][k]`` is env i's ``(S_k,)`` vector. In a single env it
+    reads like a dict: ``info["subgraph_rewards"][6]``, ``.items()``, ``dict(...)``.
+
+    Args:
+        values: a mapping to copy the entries from (keyword entries are added to it).
+    """
+
+    def __init__(self, values: Mapping[Any, Any] | None = None, /, **entries: Any) -> None:
+        self._values = {**(values or {}), **entries}
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"RaggedInfo({self._values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        # Entries are arrays: compare them whole (Mapping's dict comparison would call bool()
+        # on an element-wise array comparison).
+        if not isinstance(other, Mapping) or self.keys() != other.keys():
+            return False
+        return all(_equal(self[key], other[key]) for key in self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 class SuperpixelSegEnv(gym.Env):
@@ -307,13 +353,17 @@ class SuperpixelSegEnv(gym.Env):
 
         info: dict[str, Any] = {
             "segmentation": segmentation,
-            "node_labels": node_labels,
-            "subgraph_rewards": subgraph_rewards,
-            "edge_rewards": edge_rewards,
-            "superpixel_rewards": result.superpixel_rewards,
-            "object_rewards": {"labels": result.object_labels, "scores": result.object_scores},
-            "reward_extras": result.extras,
+            "n_nodes": graph.n_nodes,
             "n_edges": graph.n_edges,
+            # Graph-sized values: one RaggedInfo per env in vector envs (see RaggedInfo).
+            "graph": RaggedInfo(
+                node_labels=node_labels,
+                edge_rewards=edge_rewards,
+                superpixel_rewards=result.superpixel_rewards,
+            ),
+            "subgraph_rewards": RaggedInfo(subgraph_rewards),
+            "object_rewards": RaggedInfo(labels=result.object_labels, scores=result.object_scores),
+            "reward_extras": RaggedInfo(result.extras or {}),
         }
         if self.compute_metrics and self._sample.ground_truth is not None:
             start = time.perf_counter()
@@ -322,7 +372,12 @@ class SuperpixelSegEnv(gym.Env):
             )
             timings["metrics"] = time.perf_counter() - start
         self.last_timings = timings
-        self._last_step = {"action": weights, **info}
+        self._last_step = {
+            "action": weights,
+            "segmentation": segmentation,
+            "edge_rewards": edge_rewards,
+            "superpixel_rewards": result.superpixel_rewards,
+        }
         return self._observation(), reward, True, False, info
 
     # ---------------------------------------------------------------- helpers

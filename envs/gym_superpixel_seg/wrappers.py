@@ -24,7 +24,7 @@ mean reward is above a threshold (a sparse reward)::
 
 ``info["subgraph_rewards"]`` then holds the thresholded vectors and the scalar reward is their
 mean. Wrappers that need the edge level (like :class:`PriorShaping`) rebuild the subgraph
-rewards from ``info["edge_rewards"]``; put them *inside* (before) wrappers that only transform
+rewards from ``info["graph"]["edge_rewards"]``; put them *inside* (before) wrappers that only transform
 the subgraph vectors.
 """
 
@@ -37,6 +37,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from gym_superpixel_seg.env import RaggedInfo
 from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
 from seg_rewards.compose import PriorReward
 from seg_rewards.priors import Prior
@@ -67,7 +68,7 @@ class SubgraphRewardWrapper(gym.RewardWrapper):
             dict(info["subgraph_rewards"]), info, obs=obs, action=action
         )
         rewards = {k: np.asarray(v, dtype=np.float64) for k, v in rewards.items()}
-        info["subgraph_rewards"] = rewards
+        info["subgraph_rewards"] = RaggedInfo(rewards)
         return obs, scalar_from_subgraphs(rewards), terminated, truncated, info
 
     def subgraph_rewards(
@@ -121,7 +122,7 @@ class ClipReward(SubgraphRewardWrapper):
 class PriorShaping(SubgraphRewardWrapper):
     """Shape the reward with an extra prior (or any reward) on the edge level:
     ``edge = (1 - weight) * edge + weight * extra_edge``; subgraph rewards are rebuilt from the
-    shaped edge rewards (mean per subgraph) and ``info["edge_rewards"]`` is replaced too.
+    shaped edge rewards (mean per subgraph) and ``info["graph"]["edge_rewards"]`` is replaced too.
 
     Args:
         env: a (wrapped) :class:`SuperpixelSegEnv`.
@@ -154,15 +155,15 @@ class PriorShaping(SubgraphRewardWrapper):
             RewardContext(
                 segmentation=info["segmentation"],
                 superpixels=obs["superpixels"],
-                node_labels=info["node_labels"],
+                node_labels=info["graph"]["node_labels"],
                 edges=edges,
                 action=weights,
                 image=obs["image"],
             )
         )
-        edge_rewards = (1.0 - self.weight) * np.asarray(info["edge_rewards"], np.float64)
+        edge_rewards = (1.0 - self.weight) * np.asarray(info["graph"]["edge_rewards"], np.float64)
         edge_rewards = edge_rewards + self.weight * np.asarray(extra.edge_rewards, np.float64)
-        info["edge_rewards"] = edge_rewards
+        info["graph"] = RaggedInfo(info["graph"], edge_rewards=edge_rewards)
         return subgraph_rewards_from_edges(edge_rewards, obs["subgraphs"])
 
 
