@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from gym_superpixel_seg.graph import (
     NODE_FEATURE_NAMES,
     SuperpixelGraph,
     build_graph,
+    superpixel_rag,
 )
 from gym_superpixel_seg.metrics import segmentation_metrics
 from gym_superpixel_seg.partition import (
@@ -379,6 +381,20 @@ class SuperpixelSegEnv(gym.Env):
             "superpixel_rewards": result.superpixel_rewards,
         }
         return self._observation(), reward, True, False, info
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        # elf's RegionAdjacencyGraph cannot be pickled: drop it and rebuild it from the
+        # superpixels on unpickling (same ids, so the same edge order).
+        state = self.__dict__.copy()
+        if self._graph is not None:
+            state["_graph"] = dataclasses.replace(self._graph, rag=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._graph is not None and self._graph.rag is None:
+            self._graph.rag = superpixel_rag(self._superpixels)
 
     # ---------------------------------------------------------------- helpers
     def ground_truth_action(self) -> np.ndarray:

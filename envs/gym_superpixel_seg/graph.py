@@ -47,6 +47,11 @@ class SuperpixelGraph:
         return len(self.edges)
 
 
+def superpixel_rag(superpixels: np.ndarray) -> object:
+    """elf's region adjacency graph of (H, W) consecutive superpixel ids (edges as uvIds)."""
+    return compute_rag(np.ascontiguousarray(superpixels, dtype=np.uint32), n_threads=1)
+
+
 def gradient_image(image: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
     """Gaussian gradient magnitude, summed over channels and scaled to [0, 1]."""
     magnitude = np.zeros(image.shape[:2], np.float32)
@@ -119,7 +124,7 @@ def build_graph(
         gradient_sigma: scale of the gaussian gradient used for boundary strength.
     """
     superpixels = np.ascontiguousarray(superpixels, dtype=np.uint32)
-    rag = compute_rag(superpixels, n_threads=1)
+    rag = superpixel_rag(superpixels)
     edges = np.asarray(rag.uvIds(), dtype=np.int64).reshape(-1, 2)
     sizes, centroids, colours = node_statistics(superpixels, image)
     height, width = superpixels.shape

@@ -167,6 +167,34 @@ class PriorShaping(SubgraphRewardWrapper):
         return subgraph_rewards_from_edges(edge_rewards, obs["subgraphs"])
 
 
+class PadAction(gym.ActionWrapper):
+    """Pad length-E actions to the action space's ``max_edges`` so that Gymnasium's action
+    wrappers (``ClipAction``, ``RescaleAction``, ...) can be used with them.
+
+    The action space is ``Box(max_edges)``; Gymnasium's action wrappers broadcast against its
+    bounds and fail on a length-E action. Put ``PadAction`` outermost, e.g.
+    ``PadAction(RescaleAction(env, -1.0, 1.0))``: it fills entries E.. with the wrapped
+    space's lower bound (valid values; the env ignores them). Padded actions pass unchanged.
+    """
+
+    def action(self, action: Any) -> np.ndarray:
+        action = np.asarray(action)
+        size = self.action_space.shape[0]
+        if action.ndim != 1 or len(action) > size:
+            raise ValueError(
+                f"action must be 1-D with at most max_edges={size} values, got shape {action.shape}"
+            )
+        n_edges = self.env.unwrapped.graph.n_edges
+        if len(action) not in (n_edges, size):
+            raise ValueError(
+                f"action has length {len(action)}; expected {n_edges} (the number of edges of "
+                f"this graph) or {size} (max_edges, padded)"
+            )
+        padded = np.array(self.action_space.low, dtype=self.action_space.dtype)
+        padded[: len(action)] = action
+        return padded
+
+
 class ProvideGroundTruth(gym.Wrapper):
     """On every ``reset``, hand ``info["ground_truth"]`` to a reward's ``set_ground_truth``
     (e.g. :class:`seg_rewards.supervised.SupervisedReward`).
