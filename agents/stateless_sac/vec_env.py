@@ -247,9 +247,17 @@ def make_graph_vec_env(
     env_id: str = "SuperpixelSeg-Circles-v0",
     n_envs: int = 2,
     env_kwargs: dict[str, Any] | None = None,
-    subprocess: bool = True,
+    subprocess: bool = False,
     start_method: str = "forkserver",
 ) -> GraphVecEnv:
-    """Build ``n_envs`` copies of ``env_id``; ``subprocess=True`` runs each in its own process."""
+    """Build ``n_envs`` copies of ``env_id``, like SB3's ``make_vec_env``.
+
+    The default runs them in this process (SB3's ``DummyVecEnv`` default);
+    ``subprocess=True`` runs each in its own worker process (SB3's ``SubprocVecEnv``), which
+    needs the calling script to have an ``if __name__ == "__main__":`` guard.
+
+    The result also serves SB3's ``evaluate_policy`` and ``EvalCallback``, which wrap a plain
+    Gymnasium env in a ``DummyVecEnv`` that cannot hold graph observations.
+    """
     fns = [EnvFactory(env_id, env_kwargs) for _ in range(n_envs)]
     return GraphVecEnv(fns, n_workers=n_envs if subprocess else 0, start_method=start_method)

@@ -1,0 +1,46 @@
+"""Agent hardening (issue 11): SB3 evaluation helpers, worker errors, load/predict errors,
+checkpoints and resume, the U-Net's optimizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+pytest.importorskip("stable_baselines3")
+
+import gymnasium as gym  # noqa: E402
+from stable_baselines3.common.callbacks import EvalCallback  # noqa: E402
+from stable_baselines3.common.evaluation import evaluate_policy  # noqa: E402
+
+import gym_superpixel_seg  # noqa: E402, F401
+from stateless_sac import StatelessSAC, make_graph_vec_env  # noqa: E402
+
+ENV_ID = "SuperpixelSeg-Circles-v0"
+SMALL = {"n_disks": 3, "image_size": 64, "subgraph_sizes": (6, 12), "compute_metrics": False}
+FAST = {"learning_starts": 5, "batch_size": 2, "policy_kwargs": {"hidden_dim": 8}}
+
+
+# ------------------------------------------------------------------ item 3
+def test_make_graph_vec_env_defaults_to_in_process():
+    venv = make_graph_vec_env(ENV_ID, 2, SMALL)
+    try:
+        assert venv.n_workers == 0 and venv.processes == [] and len(venv.envs) == 2
+    finally:
+        venv.close()
+
+
+def test_evaluate_policy_and_eval_callback_with_the_documented_env(tmp_path):
+    model = StatelessSAC("GNNPolicy", gym.make(ENV_ID, **SMALL), seed=0, **FAST)
+    eval_env = make_graph_vec_env(ENV_ID, 1, SMALL)
+    mean_reward, std_reward = evaluate_policy(model, eval_env, n_eval_episodes=3, warn=False)
+    assert 0.0 <= mean_reward <= 1.0 and std_reward >= 0.0
+    callback = EvalCallback(
+        eval_env, eval_freq=5, n_eval_episodes=2, log_path=str(tmp_path), warn=False
+    )
+    model.learn(10, callback=callback)
+    evaluations = np.load(tmp_path / "evaluations.npz")
+    assert evaluations["timesteps"].tolist() == [5, 10]
+    assert evaluations["results"].shape == (2, 2)
+    eval_env.close()
