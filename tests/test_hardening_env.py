@@ -48,7 +48,7 @@ def test_rescale_action_with_length_e_actions():
     n = info["n_edges"]
     rng = np.random.default_rng(0)
     weights = rng.uniform(0, 1, n).astype(np.float32)
-    rescaled = PadAction(RescaleAction(env, -1.0, 1.0))
+    rescaled = PadAction(RescaleAction(env, np.float32(-1), np.float32(1)))
     _, reward_rescaled, *_ = rescaled.step(2 * weights - 1)
     env.reset(seed=0)
     _, reward_plain, *_ = env.step(weights)
@@ -91,3 +91,82 @@ def test_env_pickles_before_and_after_reset(env_id):
     obs_a, _ = env.reset()
     obs_b, _ = copy.reset()
     np.testing.assert_array_equal(obs_a["image"], obs_b["image"])
+
+
+# ------------------------------------------------------------------ item 5
+def test_mutating_reset_ground_truth_changes_nothing():
+    env = gym.make("SuperpixelSeg-Circles-v0", **SMALL)
+    _, info = env.reset(seed=0)
+    action = env.unwrapped.ground_truth_action()
+    _, _, _, _, clean = env.step(action)
+    _, info = env.reset(seed=0)
+    info["ground_truth"][:] = 0
+    _, _, _, _, after = env.step(action)
+    assert after["metrics"]["sbd"] == clean["metrics"]["sbd"] > 0.5
+
+
+def test_array_source_copies_the_callers_arrays():
+    from gym_superpixel_seg import ArraySource, SuperpixelSegEnv
+    from seg_rewards.circles import CircleReward
+
+    sample = gym.make("SuperpixelSeg-Circles-v0", **SMALL).unwrapped.source.sample(
+        np.random.default_rng(0)
+    )
+    image, truth = sample.image.copy(), sample.ground_truth.copy()
+    source = ArraySource([image], [truth])
+    env = SuperpixelSegEnv(source, CircleReward(expected_count=3))
+    _, info = env.reset(seed=0)
+    info["ground_truth"][:] = 7
+    image[:] = 0.0
+    truth[:] = 0
+    np.testing.assert_array_equal(source.images[0], sample.image)
+    np.testing.assert_array_equal(source.ground_truths[0], sample.ground_truth)
+    _, info = env.reset(seed=0)
+    np.testing.assert_array_equal(info["ground_truth"], sample.ground_truth)
+
+
+def test_reset_with_sample_copies_it():
+    from gym_superpixel_seg import Sample
+
+    env = gym.make("SuperpixelSeg-Circles-v0", **SMALL)
+    sample = env.unwrapped.source.sample(np.random.default_rng(1))
+    image, truth = sample.image.copy(), sample.ground_truth.copy()
+    obs, _ = env.reset(seed=0, options={"sample": Sample(image, truth)})
+    action = env.unwrapped.ground_truth_action()
+    truth[:] = 0
+    image[:] = 0.0
+    _, _, _, _, info = env.step(action)
+    assert info["metrics"]["sbd"] > 0.5
+    np.testing.assert_array_equal(obs["image"], sample.image)
+
+
+# ------------------------------------------------------------------ item 6
+def _reset_with(image, truth=None):
+    from gym_superpixel_seg import Sample
+
+    env = gym.make("SuperpixelSeg-Circles-v0", **SMALL)
+    return env, env.reset(seed=0, options={"sample": Sample(image, truth)})
+
+
+def test_uint8_images_are_scaled_to_unit_range():
+    image = (np.random.default_rng(0).uniform(0, 1, (64, 64, 3)) * 255).astype(np.uint8)
+    env, (obs, _) = _reset_with(image)
+    np.testing.assert_allclose(obs["image"], image / 255.0, atol=1e-6)
+    assert env.observation_space["image"].contains(obs["image"])
+
+
+@pytest.mark.parametrize(
+    ("scale", "offset"), [(255.0, 0.0), (1.0, -0.5)], ids=["float-0-255", "negative"]
+)
+def test_float_images_outside_unit_range_are_refused(scale, offset):
+    image = np.random.default_rng(0).uniform(0, 1, (64, 64, 3)) * scale + offset
+    with pytest.raises(ValueError, match=r"image values must be in \[0, 1\]"):
+        _reset_with(image)
+
+
+def test_bad_ground_truth_is_refused():
+    image = np.zeros((64, 64, 3), np.float32)
+    with pytest.raises(ValueError, match="integer labels"):
+        _reset_with(image, np.zeros((64, 64), np.float32))
+    with pytest.raises(ValueError, match=">= 0"):
+        _reset_with(image, np.full((64, 64), -1))

@@ -27,7 +27,12 @@ from gym_superpixel_seg.partition import (
     weights_to_costs,
 )
 from gym_superpixel_seg.render import render_panels
-from gym_superpixel_seg.sources import ImageSource, Sample, validate_image
+from gym_superpixel_seg.sources import (
+    ImageSource,
+    Sample,
+    validate_ground_truth,
+    validate_image,
+)
 from gym_superpixel_seg.subgraphs import extract_subgraphs
 from gym_superpixel_seg.superpixels import mutex_watershed_superpixels
 from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
@@ -218,21 +223,7 @@ class SuperpixelSegEnv(gym.Env):
         timings: dict[str, float] = {}
         start = time.perf_counter()
         if options and "sample" in options:
-            sample = options["sample"]
-            sample = Sample(validate_image(sample.image), sample.ground_truth)
-            if sample.image.shape != self.observation_space["image"].shape:
-                raise ValueError(
-                    f"the given image has shape {sample.image.shape}; this environment's "
-                    f"observation space needs {self.observation_space['image'].shape}"
-                )
-            if (
-                sample.ground_truth is not None
-                and np.shape(sample.ground_truth) != sample.image.shape[:2]
-            ):
-                raise ValueError(
-                    f"ground truth shape {np.shape(sample.ground_truth)} differs from the image's "
-                    f"{sample.image.shape[:2]}"
-                )
+            sample = _validated_copy(options["sample"], self.observation_space["image"].shape)
         else:
             sample = self.source.sample(self.np_random)
         timings["source"] = time.perf_counter() - start
@@ -271,7 +262,8 @@ class SuperpixelSegEnv(gym.Env):
         }
         self.last_timings = timings
         if sample.ground_truth is not None:
-            info["ground_truth"] = sample.ground_truth
+            # A copy: changing it must not change this episode's reward or metrics.
+            info["ground_truth"] = sample.ground_truth.copy()
         return self._observation(), info
 
     def _observation(self) -> dict[str, Any]:
@@ -427,6 +419,19 @@ class SuperpixelSegEnv(gym.Env):
             segmentation=last.get("segmentation"),
             superpixel_rewards=_node_rewards(last, self._graph),
         )
+
+
+def _validated_copy(sample: Sample, image_shape: tuple[int, ...]) -> Sample:
+    """A user-given sample, checked against the observation space and copied (the caller may
+    change its arrays later)."""
+    image = np.array(validate_image(sample.image))
+    if image.shape != tuple(image_shape):
+        raise ValueError(
+            f"the given image has shape {image.shape}; this environment's observation space "
+            f"needs {tuple(image_shape)}"
+        )
+    truth = sample.ground_truth
+    return Sample(image, None if truth is None else validate_ground_truth(truth, image.shape))
 
 
 def _node_rewards(last_step: dict[str, Any], graph: SuperpixelGraph) -> np.ndarray | None:
