@@ -170,3 +170,40 @@ def test_bad_ground_truth_is_refused():
         _reset_with(image, np.zeros((64, 64), np.float32))
     with pytest.raises(ValueError, match=">= 0"):
         _reset_with(image, np.full((64, 64), -1))
+
+
+# ------------------------------------------------------------------ item 7
+def _env_with_superpixels(fn):
+    from gym_superpixel_seg.circles import CirclesEnv
+
+    return CirclesEnv(superpixel_fn=fn, **SMALL)
+
+
+def _grid(image):
+    """8x8 blocks: consecutive ids 0..63 on a 64x64 image."""
+    yy, xx = np.indices(image.shape[:2])
+    return (yy // 8) * 8 + xx // 8
+
+
+@pytest.mark.parametrize(
+    ("fn", "match"),
+    [
+        (lambda image: _grid(image) - 1, "start at 0"),  # negative ids (was a 32 GiB allocation)
+        (lambda image: _grid(image) * 2, "consecutive"),  # gaps (was NaN features)
+        (lambda image: _grid(image) + 2**40, "start at 0"),
+        (lambda image: np.where(_grid(image) == 5, 2**40, _grid(image)), "consecutive"),
+        (lambda image: _grid(image).astype(np.float64), "integers"),  # was an IndexError
+        (lambda image: _grid(image)[:32], "shape"),
+    ],
+    ids=["negative", "gaps", "huge", "one-huge", "float", "shape"],
+)
+def test_bad_superpixel_ids_are_refused(fn, match):
+    env = _env_with_superpixels(fn)
+    with pytest.raises(ValueError, match=match):
+        env.reset(seed=0)
+
+
+def test_good_superpixel_ids_pass():
+    env = _env_with_superpixels(lambda image: _grid(image).astype(np.uint16))
+    _, info = env.reset(seed=0)
+    assert info["n_nodes"] == 64 and info["n_edges"] == 2 * 8 * 7

@@ -17,6 +17,7 @@ from gym_superpixel_seg.graph import (
     SuperpixelGraph,
     build_graph,
     superpixel_rag,
+    validate_superpixels,
 )
 from gym_superpixel_seg.metrics import segmentation_metrics
 from gym_superpixel_seg.partition import (
@@ -229,11 +230,7 @@ class SuperpixelSegEnv(gym.Env):
         timings["source"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        superpixels = np.asarray(self.superpixel_fn(sample.image))
-        if superpixels.shape != sample.image.shape[:2]:
-            raise ValueError(
-                f"superpixel_fn returned shape {superpixels.shape}, image is {sample.image.shape[:2]}"
-            )
+        superpixels = validate_superpixels(self.superpixel_fn(sample.image), sample.image.shape)
         timings["superpixels"] = time.perf_counter() - start
 
         start = time.perf_counter()
