@@ -44,3 +44,34 @@ def test_evaluate_policy_and_eval_callback_with_the_documented_env(tmp_path):
     assert evaluations["timesteps"].tolist() == [5, 10]
     assert evaluations["results"].shape == (2, 2)
     eval_env.close()
+
+
+# ------------------------------------------------------------------ item 9
+def test_worker_exception_is_reraised_in_the_learner_and_workers_go_on():
+    from stateless_sac.vec_env import WorkerTraceback
+
+    venv = make_graph_vec_env(ENV_ID, 2, SMALL, subprocess=True, start_method="fork")
+    try:
+        obs = venv.reset()
+        good = [np.full(len(o["graph"].edge_links), 0.5, np.float32) for o in obs]
+        bad = [good[0], np.full(3, 0.5, np.float32)]
+        with pytest.raises(ValueError, match="action has length 3") as caught:
+            venv.step(bad)
+        assert isinstance(caught.value.__cause__, WorkerTraceback)
+        assert "validate_action" in str(caught.value.__cause__)  # the worker's traceback
+        # no broken pipes: the workers answer; env 0 did step (and auto-reset), so reset both
+        obs = venv.reset()
+        good = [np.full(len(o["graph"].edge_links), 0.5, np.float32) for o in obs]
+        _, rewards, dones, _ = venv.step(good)
+        assert dones.all() and rewards.shape == (2,)
+        with pytest.raises(AttributeError, match="no_such_method"):
+            venv.env_method("no_such_method")
+    finally:
+        venv.close()
+
+
+def test_worker_construction_error_is_reraised():
+    with pytest.raises(ValueError, match="n_disks must be >= 0"):
+        make_graph_vec_env(
+            ENV_ID, 1, {**SMALL, "n_disks": -1}, subprocess=True, start_method="fork"
+        )

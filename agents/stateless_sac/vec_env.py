@@ -14,7 +14,9 @@ infos (``subgraph_rewards``, ``metrics`` when present, and SB3's ``episode`` sta
 from __future__ import annotations
 
 import multiprocessing as mp
+import pickle
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,7 +60,45 @@ def _step_and_reset(env: gym.Env, action: np.ndarray) -> tuple[Any, float, dict,
     return obs, float(reward), info, reset_info
 
 
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a worker process (the ``__cause__`` of the
+    exception re-raised in the learner)."""
+
+
+def _handle(env: gym.Env, cmd: str, data: Any) -> Any:
+    if cmd == "step":
+        return _step_and_reset(env, data)
+    if cmd == "reset":
+        seed, options = data
+        return env.reset(seed=seed, options=options or None)
+    if cmd == "get_attr":
+        return getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data)
+    if cmd == "set_attr":
+        return setattr(env.unwrapped, data[0], data[1])
+    if cmd == "env_method":
+        name, args, kwargs = data
+        return getattr(env.unwrapped, name)(*args, **kwargs)
+    if cmd == "is_wrapped":
+        from stable_baselines3.common.env_util import is_wrapped
+
+        return is_wrapped(env, data)
+    raise NotImplementedError(f"unknown worker command {cmd!r}")
+
+
+def _error_message(error: BaseException) -> tuple[str, Any]:
+    """("error", (exception, traceback text)); an exception that cannot be pickled is sent as a
+    RuntimeError naming its type and message."""
+    text = traceback.format_exc()
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any pickling failure: send a description instead
+        error = RuntimeError(f"{type(error).__name__}: {error}")
+    return "error", (error, text)
+
+
 def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper) -> None:
+    """Serve commands until "close"; every reply is ("ok", result) or ("error", ...), and the
+    worker stays up after an error (the learner re-raises it and may go on)."""
     parent_remote.close()
     try:
         import torch
@@ -66,36 +106,51 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper)
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - torch is installed with the agent
         pass
-    env = env_fn_wrapper.var()
+    env, failure = None, None
+    try:
+        env = env_fn_wrapper.var()
+    except Exception as error:  # noqa: BLE001 - reported to the learner on its first command
+        failure = _error_message(error)
     try:
         while True:
-            cmd, data = remote.recv()
-            if cmd == "step":
-                remote.send(_step_and_reset(env, data))
-            elif cmd == "reset":
-                seed, options = data
-                remote.send(env.reset(seed=seed, options=options or None))
-            elif cmd == "get_attr":
-                remote.send(
-                    getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data)
-                )
-            elif cmd == "set_attr":
-                remote.send(setattr(env.unwrapped, data[0], data[1]))
-            elif cmd == "env_method":
-                name, args, kwargs = data
-                remote.send(getattr(env.unwrapped, name)(*args, **kwargs))
-            elif cmd == "is_wrapped":
-                from stable_baselines3.common.env_util import is_wrapped
-
-                remote.send(is_wrapped(env, data))
-            elif cmd == "close":
-                env.close()
+            try:
+                cmd, data = remote.recv()
+            except EOFError:  # the learner is gone
+                break
+            if cmd == "close":
+                if env is not None:
+                    env.close()
                 remote.close()
                 break
-            else:  # pragma: no cover
-                raise NotImplementedError(cmd)
+            if failure is not None:
+                remote.send(failure)
+                continue
+            try:
+                result = _handle(env, cmd, data)
+            except Exception as error:  # noqa: BLE001 - re-raised in the learner
+                remote.send(_error_message(error))
+            else:
+                remote.send(("ok", result))
     except KeyboardInterrupt:  # pragma: no cover
         pass
+
+
+def _receive(remotes: Sequence[Any], indices: Sequence[int]) -> list[Any]:
+    """One reply from each of ``remotes`` (all of them, so the pipes stay in step), then
+    re-raise the first worker exception with its worker traceback as the cause."""
+    replies = []
+    for index, remote in zip(indices, remotes, strict=True):
+        try:
+            replies.append(remote.recv())
+        except (EOFError, ConnectionResetError) as error:
+            raise RuntimeError(
+                f"GraphVecEnv worker {index} died without a reply (killed or crashed)"
+            ) from error
+    for status, payload in replies:
+        if status == "error":
+            error, text = payload
+            raise error from WorkerTraceback(text)
+    return [payload for _, payload in replies]
 
 
 class GraphVecEnv(VecEnv):
@@ -106,6 +161,10 @@ class GraphVecEnv(VecEnv):
     :param n_workers: 0 runs all envs in this process; otherwise each env gets its own worker
         process (``n_workers`` must equal ``len(env_fns)``).
     :param start_method: multiprocessing start method ("forkserver", "spawn" or "fork").
+
+    An exception in a worker (env construction, reset, step, ...) is re-raised here with its
+    type and message and the worker's traceback as ``__cause__`` (:class:`WorkerTraceback`);
+    the worker keeps serving, so ``reset()`` continues after e.g. a bad action.
     """
 
     def __init__(
@@ -139,10 +198,15 @@ class GraphVecEnv(VecEnv):
                 proc.start()
                 self.processes.append(proc)
                 child.close()
-            self.remotes[0].send(("get_attr", "observation_space"))
-            observation_space = self.remotes[0].recv()
-            self.remotes[0].send(("get_attr", "action_space"))
-            action_space = self.remotes[0].recv()
+            try:
+                for remote in self.remotes:
+                    remote.send(("get_attr", "observation_space"))
+                observation_space = _receive(self.remotes, range(len(self.remotes)))[0]
+                self.remotes[0].send(("get_attr", "action_space"))
+                action_space = _receive(self.remotes[:1], [0])[0]
+            except BaseException:
+                self.close()
+                raise
         super().__init__(len(env_fns), observation_space, action_space)
 
     # -------------------------------------------------------------- stepping
@@ -155,7 +219,7 @@ class GraphVecEnv(VecEnv):
         else:
             for i, remote in enumerate(self.remotes):
                 remote.send(("reset", (self._seeds[i], self._options[i])))
-            results = [remote.recv() for remote in self.remotes]
+            results = _receive(self.remotes, range(self.num_envs))
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = [info for _, info in results]
@@ -178,7 +242,7 @@ class GraphVecEnv(VecEnv):
             ]
             self._actions = None
         else:
-            results = [remote.recv() for remote in self.remotes]
+            results = _receive(self.remotes, range(self.num_envs))
         obs = [r[0] for r in results]
         rewards = np.array([r[1] for r in results], dtype=np.float32)
         infos = [r[2] for r in results]
@@ -208,7 +272,7 @@ class GraphVecEnv(VecEnv):
         idx = list(self._get_indices(indices))
         for i in idx:
             self.remotes[i].send((cmd, data))
-        return [self.remotes[i].recv() for i in idx]
+        return _receive([self.remotes[i] for i in idx], idx)
 
     def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
         if self.n_workers == 0:
