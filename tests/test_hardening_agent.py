@@ -75,3 +75,54 @@ def test_worker_construction_error_is_reraised():
         make_graph_vec_env(
             ENV_ID, 1, {**SMALL, "n_disks": -1}, subprocess=True, start_method="fork"
         )
+
+
+# ------------------------------------------------------------------ item 10
+@pytest.mark.parametrize("algorithm", ["PPO", "SAC"])
+def test_load_of_another_sb3_model_is_a_value_error(tmp_path, algorithm):
+    import stable_baselines3
+
+    other = getattr(stable_baselines3, algorithm)("MlpPolicy", "Pendulum-v1", device="cpu")
+    other.save(tmp_path / "other.zip")
+    with pytest.raises(ValueError, match="not a GNNPolicy"):
+        StatelessSAC.load(tmp_path / "other.zip")
+
+
+def test_predict_on_an_observation_of_another_env_names_the_widths():
+    model = StatelessSAC("GNNPolicy", gym.make(ENV_ID, **SMALL), seed=0, **FAST)
+    embryo = gym.make("SuperpixelSeg-Embryo-v0", image_size=64, n_cells=6)  # 1 channel: 5 + 0
+    obs, _ = embryo.reset(seed=0)
+    with pytest.raises(ValueError, match="node feature width 5, this policy expects 7"):
+        model.predict(obs)
+    good, _ = gym.make(ENV_ID, **SMALL).reset(seed=0)
+    with pytest.raises(ValueError, match="node feature width"):
+        model.predict([good, obs])
+    action, _ = model.predict(good)
+    assert action.shape == (len(good["graph"].edge_links),)
+
+
+# ------------------------------------------------------------------ item 13
+def test_unet_parameters_are_in_one_optimizer_only():
+    model = StatelessSAC(
+        "GNNPolicy",
+        gym.make(ENV_ID, **SMALL),
+        seed=0,
+        learning_starts=3,
+        batch_size=1,
+        policy_kwargs={"hidden_dim": 8, "pixel_encoder": {"out_channels": 2, "base_channels": 2}},
+    )
+    policy = model.policy
+
+    def ids(optimizer):
+        return {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+    actor, critic = ids(policy.actor_optimizer), ids(policy.critic_optimizer)
+    unet = {id(p) for p in policy.unet.parameters()}
+    assert not actor & critic
+    assert unet <= actor and not unet & critic
+    assert ids(policy.actor_optimizer) | critic >= {id(p) for p in policy.critics.parameters()}
+    before = [p.clone() for p in policy.unet.parameters()]
+    model.learn(5)
+    assert any(not torch.equal(b, p) for b, p in zip(before, policy.unet.parameters(), strict=True))
+    critic_state = policy.critic_optimizer.state
+    assert critic_state and not any(id(p) in unet for p in critic_state)

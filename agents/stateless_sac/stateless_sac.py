@@ -24,6 +24,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.save_util import json_to_data
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn, TrainFreq
 from stable_baselines3.common.utils import polyak_update, should_collect_more_steps
 from stable_baselines3.common.vec_env import VecEnv
@@ -322,8 +323,9 @@ class StatelessSAC(OffPolicyAlgorithm):
             rewards = {k: batch[reward_key(k)] for k in subgraphs}
 
             # critic, eq. 4: 1/|SG| sum 1/2 (Q_sg(s, a) - r_sg)^2 (mean over sizes and critics)
+            # The U-Net (Method 1) is trained by the actor only, so the critic gets x detached.
             x = policy.node_features(batch)
-            qs = policy.q_values(batch, x, batch.action)
+            qs = policy.q_values(batch, x.detach(), batch.action)
             critic_loss = sum(
                 torch.stack([0.5 * F_mse(q[k], rewards[k]) for k in subgraphs]).mean() for q in qs
             )
@@ -332,8 +334,6 @@ class StatelessSAC(OffPolicyAlgorithm):
             policy.critic_optimizer.step()
 
             # actor, eq. 2: 1/|SG| sum [alpha sum_{e in sg} log pi(a_e|s) - Q_sg(s, a)]
-            if policy.uses_pixels:
-                x = policy.node_features(batch)
             alpha = self._ent_coef()
             action, log_prob = policy.sample(batch, x)
             policy.critics.requires_grad_(False)
@@ -391,6 +391,7 @@ class StatelessSAC(OffPolicyAlgorithm):
             if not path.exists():
                 raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
             _check_zip(path)
+            _check_policy_class(path)
         try:
             return BaseAlgorithm.load.__func__(  # type: ignore[attr-defined]
                 cls, path, env, device, custom_objects, print_system_info, force_reset, **kwargs
@@ -425,6 +426,23 @@ def _check_zip(path: pathlib.Path) -> None:
     if bad is not None:
         raise ValueError(
             f"{path} is not a valid StatelessSAC checkpoint: member {bad!r} is corrupt"
+        )
+
+
+def _check_policy_class(path: pathlib.Path) -> None:
+    """Raise ValueError unless the SB3 zip at ``path`` holds a GNNPolicy (e.g. a PPO or SAC
+    model of SB3 itself would otherwise fail later with an AttributeError)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json_to_data(archive.read("data").decode())
+    except KeyError as e:
+        raise ValueError(f"{path} is not an SB3 model zip (it has no 'data' entry)") from e
+    policy_class = data.get("policy_class")
+    if not (isinstance(policy_class, type) and issubclass(policy_class, GNNPolicy)):
+        name = getattr(policy_class, "__qualname__", repr(policy_class))
+        raise ValueError(
+            f"{path} is not a StatelessSAC checkpoint: its policy is {name}, not a GNNPolicy "
+            "(load it with the algorithm that saved it)"
         )
 
 
