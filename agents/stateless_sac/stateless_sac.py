@@ -168,7 +168,8 @@ class StatelessSAC(OffPolicyAlgorithm):
                 seed=self.seed,
             )
         self._convert_train_freq()
-        self._warmup_rng = np.random.default_rng(self.seed)
+        if getattr(self, "_warmup_rng", None) is None:  # a loaded model keeps its saved stream
+            self._warmup_rng = np.random.default_rng(self.seed)
         self.target_entropy_per_edge = (
             -1.0 if self.target_entropy == "auto" else float(self.target_entropy)
         )
@@ -280,9 +281,6 @@ class StatelessSAC(OffPolicyAlgorithm):
             new_obs, rewards, dones, infos = env.step_wait()
             self.num_timesteps += env.num_envs
             num_steps += 1
-            callback.update_locals(locals())
-            if not callback.on_step():
-                return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, False)
             self._update_info_buffer(infos, dones)
             for obs, action, info in zip(self._last_obs, actions, infos, strict=True):
                 replay_buffer.add_transition(obs, action, info["subgraph_rewards"])
@@ -294,6 +292,12 @@ class StatelessSAC(OffPolicyAlgorithm):
                 self._episode_num += 1
                 if log_interval is not None and self._episode_num % log_interval == 0:
                     self.dump_logs()
+            # Unlike SB3 (callback before storing), the callback runs once the step is
+            # complete: a checkpoint it writes, or a stop it asks for, then loses nothing and a
+            # resumed run continues exactly where this one was.
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, False)
         callback.on_rollout_end()
         return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, True)
 
@@ -453,17 +457,30 @@ def F_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # no
     return ((prediction - target) ** 2).mean()
 
 
-def atomic_save(model: StatelessSAC, path: str | os.PathLike, with_buffer: bool = False) -> None:
-    """Save ``model`` to ``path`` (and its replay buffer next to it) via temp file + rename."""
+def atomic_save(model: StatelessSAC, path: str | os.PathLike) -> None:
+    """Save ``model`` to ``path`` via a temp file, fsync and rename: ``path`` is always either
+    the old or the new complete file. (Model + replay buffer: :mod:`stateless_sac.checkpoints`.)
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         model.save(f)
-    if with_buffer:
-        buf = path.with_name(path.stem + "_buffer.pkl")
-        buf_tmp = buf.with_name(buf.name + ".tmp")
-        with open(buf_tmp, "wb") as f:
-            pickle.dump(model.replay_buffer, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(buf_tmp, buf)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """fsync a directory so that renames in it survive a crash (no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

@@ -13,6 +13,7 @@ infos (``subgraph_rewards``, ``metrics`` when present, and SB3's ``episode`` sta
 
 from __future__ import annotations
 
+import copy
 import multiprocessing as mp
 import pickle
 import time
@@ -52,12 +53,30 @@ def _trim_info(info: dict[str, Any], reward: float, start: float) -> dict[str, A
     return kept
 
 
-def _step_and_reset(env: gym.Env, action: np.ndarray) -> tuple[Any, float, dict, dict]:
+def _reset(env: gym.Env, seed: int | None, options: dict | None) -> tuple[Any, dict, dict]:
+    """``env.reset`` plus a record from which :func:`_replay_reset` repeats it exactly: the seed,
+    or (unseeded) a copy of the env's generator as it was before the reset drew from it."""
+    record = {
+        "seed": seed,
+        "options": options or None,
+        "np_random": None if seed is not None else copy.deepcopy(env.unwrapped.np_random),
+    }
+    obs, info = env.reset(seed=seed, options=options or None)
+    return obs, info, record
+
+
+def _replay_reset(env: gym.Env, record: dict) -> tuple[Any, dict, dict]:
+    if record["seed"] is None:
+        env.unwrapped.np_random = copy.deepcopy(record["np_random"])
+    return _reset(env, record["seed"], record["options"])
+
+
+def _step_and_reset(env: gym.Env, action: np.ndarray) -> tuple[Any, float, dict, dict, dict]:
     start = time.perf_counter()
     _, reward, _, _, info = env.step(action)
     info = _trim_info(info, reward, start)
-    obs, reset_info = env.reset()
-    return obs, float(reward), info, reset_info
+    obs, reset_info, record = _reset(env, None, None)
+    return obs, float(reward), info, reset_info, record
 
 
 class WorkerTraceback(Exception):
@@ -70,7 +89,9 @@ def _handle(env: gym.Env, cmd: str, data: Any) -> Any:
         return _step_and_reset(env, data)
     if cmd == "reset":
         seed, options = data
-        return env.reset(seed=seed, options=options or None)
+        return _reset(env, seed, options)
+    if cmd == "replay_reset":
+        return _replay_reset(env, data)
     if cmd == "get_attr":
         return getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data)
     if cmd == "set_attr":
@@ -183,6 +204,8 @@ class GraphVecEnv(VecEnv):
         self.processes: list[Any] = []
         self.closed = False
         self._actions: list[np.ndarray] | None = None
+        #: Per env, how to repeat its last reset exactly (see :meth:`replay_resets`).
+        self.reset_records: list[dict] = []
         if n_workers == 0:
             self.envs = [fn() for fn in env_fns]
             observation_space = self.envs[0].observation_space
@@ -213,8 +236,7 @@ class GraphVecEnv(VecEnv):
     def reset(self) -> list[dict[str, Any]]:
         if self.n_workers == 0:
             results = [
-                env.reset(seed=self._seeds[i], options=self._options[i] or None)
-                for i, env in enumerate(self.envs)
+                _reset(env, self._seeds[i], self._options[i]) for i, env in enumerate(self.envs)
             ]
         else:
             for i, remote in enumerate(self.remotes):
@@ -222,8 +244,32 @@ class GraphVecEnv(VecEnv):
             results = _receive(self.remotes, range(self.num_envs))
         self._reset_seeds()
         self._reset_options()
-        self.reset_infos = [info for _, info in results]
-        return [obs for obs, _ in results]
+        return self._after_resets(results)
+
+    def _after_resets(self, results: list[tuple[Any, dict, dict]]) -> list[dict[str, Any]]:
+        self.reset_infos = [info for _, info, _ in results]
+        self.reset_records = [record for _, _, record in results]
+        return [obs for obs, _, _ in results]
+
+    def replay_resets(self, records: Sequence[dict]) -> list[dict[str, Any]]:
+        """Repeat the resets described by ``records`` (a saved :attr:`reset_records`): every
+        env returns the observation it returned then and its generator continues as it did.
+
+        Used to resume training bit-identically: the envs come back to where they were at a
+        checkpoint without pickling them or their observations. Pending ``seed()`` values
+        are dropped.
+        """
+        if len(records) != self.num_envs:
+            raise ValueError(f"got {len(records)} reset records for {self.num_envs} envs")
+        if self.n_workers == 0:
+            results = [_replay_reset(env, r) for env, r in zip(self.envs, records, strict=True)]
+        else:
+            for remote, record in zip(self.remotes, records, strict=True):
+                remote.send(("replay_reset", record))
+            results = _receive(self.remotes, range(self.num_envs))
+        self._reset_seeds()
+        self._reset_options()
+        return self._after_resets(results)
 
     def step_async(self, actions: Sequence[np.ndarray]) -> None:
         if len(actions) != self.num_envs:
@@ -243,10 +289,9 @@ class GraphVecEnv(VecEnv):
             self._actions = None
         else:
             results = _receive(self.remotes, range(self.num_envs))
-        obs = [r[0] for r in results]
+        obs = self._after_resets([(r[0], r[3], r[4]) for r in results])
         rewards = np.array([r[1] for r in results], dtype=np.float32)
         infos = [r[2] for r in results]
-        self.reset_infos = [r[3] for r in results]
         return obs, rewards, np.ones(self.num_envs, dtype=bool), infos
 
     def close(self) -> None:
