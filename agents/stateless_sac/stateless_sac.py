@@ -152,22 +152,17 @@ class StatelessSAC(OffPolicyAlgorithm):
         return GraphVecEnv([lambda: env])
 
     def _setup_model(self) -> None:
-        self._setup_lr_schedule()
-        self.set_random_seed(self.seed)
-        self.policy = self.policy_class(
-            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
-        ).to(self.device)
-        if self.replay_buffer is None:
-            self.replay_buffer = GraphReplayBuffer(
-                self.buffer_size,
-                self.observation_space,
-                self.action_space,
-                device=self.device,
-                n_envs=self.n_envs,
-                store_pixels=self.policy.uses_pixels,
-                seed=self.seed,
-            )
-        self._convert_train_freq()
+        # SB3's OffPolicyAlgorithm._setup_model builds lr schedule, seeds, replay buffer, policy
+        # and train frequency; it only needs to be told the buffer class and its options
+        # (also for checkpoints saved without them: SB3 would pick a DictReplayBuffer).
+        if self.replay_buffer_class is None:
+            self.replay_buffer_class = GraphReplayBuffer
+        self.replay_buffer_kwargs = {
+            "store_pixels": self.policy_kwargs.get("pixel_encoder") is not None,
+            "seed": self.seed,
+            **(self.replay_buffer_kwargs or {}),
+        }
+        super()._setup_model()
         if getattr(self, "_warmup_rng", None) is None:  # a loaded model keeps its saved stream
             self._warmup_rng = np.random.default_rng(self.seed)
         self.target_entropy_per_edge = (
@@ -236,6 +231,12 @@ class StatelessSAC(OffPolicyAlgorithm):
         """Collect one-step episodes and train; same arguments as SB3's ``learn``.
 
         ``log_interval`` counts episodes (= env steps) between logger dumps.
+
+        SB3's ``OffPolicyAlgorithm.learn`` is this loop plus a ``train`` call after every
+        rollout. Here the updates run inside :meth:`collect_rollouts`, while the env workers
+        step (``overlap_training``), and are decided there so that a checkpoint taken between
+        two steps holds everything the next step needs (bit-identical resume); SB3's
+        post-rollout call would train a second time, hence this override without it.
         """
         total_timesteps, callback = self._setup_learn(
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
