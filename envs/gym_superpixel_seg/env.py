@@ -101,7 +101,8 @@ class SuperpixelSegEnv(gym.Env):
     ``Box(0, 1, (max_edges,), float32)``. An action may have length E (the number of edges of
     the current graph, ``info["n_edges"]``) or ``max_edges`` (padded; entries past E are
     ignored). Any other length, NaN or inf, or values outside [0, 1] raise ``ValueError``.
-    Edge i joins nodes ``obs["graph"].edge_links[i]``.
+    Edge i joins nodes ``obs["graph"].edge_links[i]``. Gymnasium's action wrappers need padded
+    actions; ``wrappers.PadAction`` pads length-E ones.
 
     ## Observation Space
     A ``Dict``:
@@ -119,7 +120,9 @@ class SuperpixelSegEnv(gym.Env):
     superpixels' object scores); a subgraph's reward is the mean of its edges' rewards. The
     scalar reward is the mean over all subgraphs of all sizes (0.0 if the graph has no edge).
     ``info["subgraph_rewards"]`` holds ``{k: (S_k,) rewards}`` in the row order of
-    ``obs["subgraphs"][k]``.
+    ``obs["subgraphs"][k]``; ``info["graph"]`` holds ``node_labels``, ``edge_rewards`` and
+    ``superpixel_rewards``. Graph-sized info values are :class:`RaggedInfo` mappings, so that
+    Gymnasium's vector envs keep them per env instead of stacking them (docs/environment.md).
 
     ## Episode End
     Every step terminates the episode (``terminated=True``); it is never truncated.
