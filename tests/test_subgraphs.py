@@ -239,4 +239,4 @@ def test_whole_image_with_more_than_50k_edges_through_the_env():
     action = np.zeros(info["n_edges"], np.float32)
     _, reward, terminated, _, step_info = env.step(action)
     assert terminated and reward == 0.0
-    assert len(np.unique(step_info["node_labels"])) == 1  # all-merge action: one object
+    assert len(np.unique(step_info["graph"]["node_labels"])) == 1  # all-merge action: one object
