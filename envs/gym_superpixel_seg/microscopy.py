@@ -8,19 +8,22 @@ a nucleus's rim at about half of *its own* peak intensity, so superpixel boundar
 levels relative to each nucleus's peak, not the gradient maximum:
 
 1. basins: watershed of the inverted image smoothed at ``2 * scale``, seeded at local maxima
-   (``5 * scale`` window) brighter than ``0.3 x Otsu`` whose dynamic (depth of the saddle to a
-   brighter maximum) is at least ``min_dynamic x Otsu``; one basin per candidate nucleus, split
-   between touching nuclei along the intensity valley;
+   (``5 * scale`` window) brighter than ``0.3 x Otsu`` (optionally only those whose peak is at
+   least ``1 + min_dynamic`` times the saddle towards a brighter maximum); one basin per candidate
+   nucleus, split between touching nuclei along the intensity valley;
 2. bands: the lightly smoothed image (``0.5 * scale``) divided by its basin's maximum (floored
    at ``0.75 x Otsu`` so dim basins are not stretched), cut at ``levels`` (0.25 ... 0.8), plus
    one global cut at ``0.3 x Otsu`` (the background);
-3. superpixels: connected components (8-neighbourhood) of basin x band; pieces smaller than
-   ``min_size * scale^2`` pixels go to the neighbour whose mean intensity is closest to them
-   (a watershed fill would push every small piece into the brighter side and move the rim);
-4. flat areas: where the smoothed image's gradient is below ``flat_gradient x Otsu`` per
-   ``scale`` pixels (background, flat nucleus interiors) the band cuts are dropped and the
-   area is cut into a coarse grid of ``flat_tile * scale`` px instead, so an empty background
-   costs a few superpixels instead of one per noise blob.
+3. flat areas: a pixel is "steep" where the gradient magnitude at ``2 * scale`` exceeds
+   ``flat_gradient`` x its basin's peak per ``scale`` px. Between flat and steep the band image
+   blends from the sigma-2 image to the sigma-0.5 one (level lines in flat areas follow the
+   smooth image instead of every noise speckle), and a basin without a single steep pixel
+   (noise, texture, an empty field) loses its level cuts and is tiled by a coarse grid of
+   ``flat_tile * scale`` px instead, so an empty or flat image costs a few dozen superpixels,
+   not one per noise maximum;
+4. superpixels: connected components (8-neighbourhood) of basin x band; pieces smaller than
+   ``min_size * scale^2`` pixels go to the 4-neighbour whose mean intensity is closest to them
+   (a watershed fill would push every small piece into the brighter side and move the rim).
 
 **Membranes** (:func:`membrane_superpixels`, cells tiling the image with stained boundaries):
 a seeded watershed on a Hessian ridge map (eigenvalue across the membrane at ``2 * scale``,
@@ -123,10 +126,10 @@ def merge_small_pieces(
         (H, W) int64 consecutive ids 0..M-1, M <= N.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    if min_size <= 1 or labels.size == 0:
+    if labels.size == 0:
         return labels
     sizes = np.bincount(labels.ravel())
-    small = sizes[labels] < min_size
+    small = (sizes < np.broadcast_to(min_size, sizes.shape))[labels]
     if not small.any() or small.all():
         return labels
     flat = labels.ravel()
@@ -171,15 +174,16 @@ def nuclei_superpixels(
     background_fraction: float = 0.3,
     min_dynamic: float = 0.0,
     min_size: int = 2,
-    flat_gradient: float | None = None,
+    flat_gradient: float | None = 0.05,
     flat_tile: int = 32,
 ) -> np.ndarray:
     """Superpixels whose boundaries follow levels relative to each nucleus's own peak.
 
     See the module docstring for the algorithm. All lengths scale with ``scale``: smoothing
     ``2 * scale`` (basins) and ``0.5 * scale`` (bands), seed window ``5 * scale``, minimum piece
-    ``min_size * scale^2`` px, flat-area grid ``flat_tile * scale`` px. ``scale=1`` suits nuclei
-    of roughly 10-40 px diameter (the DSB 2018 images); use 2 for nuclei twice as large.
+    ``min_size * scale^2`` px, flat-area grid ``flat_tile * scale`` px; the gradient threshold is
+    per ``scale`` px. ``scale=1`` suits nuclei of roughly 10-40 px diameter (the DSB 2018
+    images); use 2 for nuclei twice as large.
 
     Args:
         image: (H, W) or (H, W, 1) float image in [0, 1], nuclei bright.
@@ -188,14 +192,14 @@ def nuclei_superpixels(
         seed_fraction: basin seeds must be brighter than this fraction of Otsu's threshold.
         floor_fraction: a basin's peak is taken as at least this fraction of Otsu's threshold.
         background_fraction: one global cut at this fraction of Otsu's threshold.
-        min_dynamic: seeds need a dynamic (peak minus the saddle towards a brighter peak, in
-            the smoothed image) of at least this fraction of Otsu's threshold; 0 keeps every
-            local maximum.
-        min_size: pieces smaller than ``min_size * scale^2`` px are merged into the neighbour
-            with the closest mean intensity.
-        flat_gradient: pixels whose gradient magnitude (at ``2 * scale``) is below
-            ``flat_gradient * otsu / scale`` per px are "flat": no band cuts there, a grid of
-            ``flat_tile * scale`` px instead. ``None`` disables it.
+        min_dynamic: seeds need a peak at least ``1 + min_dynamic`` times the saddle towards a
+            brighter maximum of the smoothed image (h-maxima of its log); 0 keeps every local
+            maximum. Measured on DSB: 0.05 costs ~0.01 mSA of the sp-gt bound for ~10% fewer
+            superpixels (touching nuclei are often split by shallow saddles).
+        flat_gradient: a pixel is steep where the gradient magnitude (at ``2 * scale``) exceeds
+            ``flat_gradient`` x its basin's peak per ``scale`` px; flat areas get smooth level
+            lines, and basins without a steep pixel a grid of ``flat_tile * scale`` px instead of
+            level cuts. ``None`` disables it (every basin is cut into bands).
         flat_tile: side of the flat-area grid cells at ``scale=1``.
 
     Returns:
@@ -242,7 +246,9 @@ def nuclei_superpixels(
         coarse > seed_fraction * otsu
     )
     if min_dynamic > 0:
-        maxima &= h_maxima(coarse, min_dynamic * otsu).astype(bool)
+        # Dynamic relative to the peak: h-maxima of the log image.
+        log_image = np.log(np.maximum(coarse, 1e-3 * otsu)).astype(np.float64)
+        maxima &= h_maxima(log_image, np.log1p(min_dynamic)).astype(bool)
     seeds = connected_components(maxima, connectivity=2).astype(np.uint32)
     if seeds.max() == 0:
         basins = np.zeros(image.shape, np.int64)
@@ -255,14 +261,23 @@ def nuclei_superpixels(
     band = np.digitize(fine / peak[basins], levels)
     if flat_gradient is not None:
         gradient = gaussian_gradient_magnitude(image, 2.0 * scale)
-        flat = gradient < flat_gradient * otsu / scale
-        # Flat pixels: grid cells numbered after the bands, so they never share a band id.
-        band = np.where(flat, len(levels) + 1 + _grid(image.shape, tile), band)
+        steepness = np.clip(gradient / (flat_gradient * peak[basins] / scale), 0.0, 1.0)
+        # Level lines of the sigma-0.5 image are ragged where the image is nearly flat: blend
+        # towards the sigma-2 image there, keep sigma 0.5 on steep rims.
+        fine = steepness * fine + (1.0 - steepness) * coarse
+        band = np.digitize(fine / peak[basins], levels)
+        # A basin without a single steep pixel is noise or texture, not a nucleus: drop its
+        # level cuts and tile it with the coarse grid instead.
+        steepest = np.zeros(n_basins)
+        np.maximum.at(steepest, basins.ravel(), steepness.ravel())
+        in_flat = (steepest < 1.0)[basins]
+        basins = np.where(in_flat, n_basins + _grid(image.shape, tile), basins)
+        band = np.where(in_flat, 0, band)
     band = band * 2 + (fine > background_fraction * otsu)
     key = basins * (int(band.max()) + 1) + band + 1
     pieces = connected_components(key, connectivity=2).astype(np.int64) - 1
     labels = relabel_consecutive(pieces).astype(np.int64)
-    return merge_small_pieces(labels, fine, int(round(min_size * scale * scale)))
+    return merge_small_pieces(labels, fine, min_size * scale * scale)
 
 
 def _skewness(values: np.ndarray) -> float:
