@@ -56,6 +56,7 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.morphology import h_maxima
 
+from gym_superpixel_seg.embryo import seeded_watershed_superpixels
 from gym_superpixel_seg.metrics import segmentation_metrics
 from gym_superpixel_seg.partition import ground_truth_node_labels
 from gym_superpixel_seg.sources import validate_image
@@ -385,20 +386,15 @@ def membrane_superpixels(
         min_size=min_size,
     )
     ridge = _ridge_response(image, ridge_sigma * scale, polarity)
-    height = gaussian_smoothing(ridge, smooth_sigma * scale).astype(np.float32)
-    window = _odd_window(seed_window * scale)
-    minima = height == ndimage.minimum_filter(height, size=window, mode="nearest")
-    seeds = connected_components(minima, connectivity=2).astype(np.uint32)
-    labels = relabel_consecutive(watershed(height, seeds).astype(np.int64) - 1).astype(np.int64)
-    min_pixels = int(round(min_size * scale * scale))
-    if min_pixels > 1:
-        sizes = np.bincount(labels.ravel())
-        small = sizes[labels] < min_pixels
-        if small.any() and not small.all():
-            seeds = np.where(small, 0, labels + 1).astype(np.uint32)
-            labels = watershed(height, seeds).astype(np.int64) - 1
-            labels = relabel_consecutive(labels).astype(np.int64)
-    return labels
+    # The embryo env's seeded watershed (smooth, seeds at window minima, refill small pieces)
+    # does the rest, on the ridge map instead of the raw membrane image.
+    labels = seeded_watershed_superpixels(
+        ridge,
+        sigma=smooth_sigma * scale,
+        seed_distance=(_odd_window(seed_window * scale) - 1) // 2,
+        min_size=int(round(min_size * scale * scale)),
+    )
+    return labels.astype(np.int64)
 
 
 #: Names of the :func:`nuclei_channels` columns, in order.
