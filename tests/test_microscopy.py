@@ -179,6 +179,7 @@ def test_bad_images_are_refused(function, image, message):
         ({"levels": (0.5, 1.2)}, "levels"),
         ({"min_size": 0}, "min_size"),
         ({"flat_gradient": -1.0}, "flat_gradient"),
+        ({"flat_gradient": 0.0}, "flat_gradient"),
         ({"seed_fraction": float("nan")}, "seed_fraction"),
     ],
 )

@@ -229,8 +229,8 @@ def nuclei_superpixels(
     ):
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if flat_gradient is not None and not (math.isfinite(flat_gradient) and flat_gradient >= 0):
-        raise ValueError(f"flat_gradient must be None or a number >= 0, got {flat_gradient!r}")
+    if flat_gradient is not None and not (math.isfinite(flat_gradient) and flat_gradient > 0):
+        raise ValueError(f"flat_gradient must be None or a number > 0, got {flat_gradient!r}")
     if int(min_size) != min_size or min_size < 1:
         raise ValueError(f"min_size must be an integer >= 1, got {min_size!r}")
 
@@ -259,8 +259,9 @@ def nuclei_superpixels(
     peak = np.zeros(n_basins)
     np.maximum.at(peak, basins.ravel(), fine.ravel())
     peak = np.maximum(peak, floor_fraction * otsu)
-    band = np.digitize(fine / peak[basins], levels)
-    if flat_gradient is not None:
+    if flat_gradient is None:
+        band = np.digitize(fine / peak[basins], levels)
+    else:
         gradient = gaussian_gradient_magnitude(image, 2.0 * scale)
         steepness = np.clip(gradient / (flat_gradient * peak[basins] / scale), 0.0, 1.0)
         # Level lines of the sigma-0.5 image are ragged where the image is nearly flat: blend
