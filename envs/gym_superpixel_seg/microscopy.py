@@ -56,11 +56,10 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.morphology import h_maxima
 
-from gym_superpixel_seg.embryo import seeded_watershed_superpixels
 from gym_superpixel_seg.metrics import segmentation_metrics
 from gym_superpixel_seg.partition import ground_truth_node_labels
 from gym_superpixel_seg.sources import validate_image
-from gym_superpixel_seg.superpixels import relabel_consecutive
+from gym_superpixel_seg.superpixels import relabel_consecutive, seeded_watershed_superpixels
 
 #: Relative levels (fraction of the basin's peak) at which :func:`nuclei_superpixels` cuts bands.
 NUCLEI_LEVELS: tuple[float, ...] = (0.25, 0.35, 0.45, 0.55, 0.65, 0.8)
@@ -387,7 +386,7 @@ def membrane_superpixels(
         min_size=min_size,
     )
     ridge = _ridge_response(image, ridge_sigma * scale, polarity)
-    # The embryo env's seeded watershed (smooth, seeds at window minima, refill small pieces)
+    # The Embryo env's seeded watershed (smooth, seeds at window minima, refill small pieces)
     # does the rest, on the ridge map instead of the raw membrane image.
     labels = seeded_watershed_superpixels(
         ridge,
