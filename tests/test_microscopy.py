@@ -21,6 +21,8 @@ from gym_superpixel_seg.microscopy import (
     superpixel_bound,
 )
 from gym_superpixel_seg.microscopy_features import (
+    EDGE_FEATURE_NAMES,
+    NODE_FEATURE_NAMES,
     edge_feature_names,
     node_feature_names,
     rich_graph_features,
@@ -302,7 +304,8 @@ def test_rich_features_refuse_bad_graphs():
         rich_graph_features(image, superpixels, edges, np.zeros((5, 5, 1)))
     single = np.zeros(image.shape, np.int64)
     nodes, edge_features = rich_graph_features(image, single, np.zeros((0, 2)))
-    assert nodes.shape == (1, len(node_feature_names())) and edge_features.shape[0] == 0
+    assert nodes.shape == (1, len(NODE_FEATURE_NAMES))
+    assert edge_features.shape == (0, len(EDGE_FEATURE_NAMES))
 
 
 # --- the sp-gt bound ---------------------------------------------------------------------

@@ -340,3 +340,9 @@ def _node_features(
     ]
     columns += [node_sum(channels[..., d]) / sizes for d in range(channels.shape[-1])]
     return np.column_stack(columns).astype(np.float32), (mean, peak)
+
+
+#: Edge feature names without pixel channels (see :func:`edge_feature_names` for channels).
+EDGE_FEATURE_NAMES = edge_feature_names()
+#: Node feature names without pixel channels (see :func:`node_feature_names` for channels).
+NODE_FEATURE_NAMES = node_feature_names()
