@@ -275,6 +275,14 @@ def merge_small_node_segments(
     return np.unique(owner[labels], return_inverse=True)[1].reshape(-1)
 
 
+def merged_partition_action(node_labels: np.ndarray, graph: Any, *, min_size: int) -> np.ndarray:
+    """:func:`partition_action` of ``node_labels`` after :func:`merge_small_node_segments`."""
+    labels = merge_small_node_segments(
+        node_labels, graph.node_sizes, graph.edges, min_size=min_size
+    )
+    return partition_action(labels, graph.edges)
+
+
 def weighted_kmeans(
     points: np.ndarray,
     weights: np.ndarray,
@@ -350,10 +358,7 @@ class OffLineColourMulticut:
         weights = off_line_weights(obs["image"], obs["superpixels"], graph.edges, theta=self.theta)
         costs = weights_to_costs(weights, beta=self.beta)
         labels = solve_multicut(graph.rag, costs, graph.n_nodes, solver=self.solver)
-        labels = merge_small_node_segments(
-            labels, graph.node_sizes, graph.edges, min_size=self.min_size
-        )
-        return partition_action(labels, graph.edges)
+        return merged_partition_action(labels, graph, min_size=self.min_size)
 
 
 @dataclass
@@ -378,10 +383,7 @@ class OffLineColourKMeans:
         off = off_line_colour(obs["image"], obs["superpixels"])
         clusters = weighted_kmeans(off, graph.node_sizes, self.k, rng, n_init=self.n_init)
         labels = connected_segments(clusters, graph.edges)
-        labels = merge_small_node_segments(
-            labels, graph.node_sizes, graph.edges, min_size=self.min_size
-        )
-        return partition_action(labels, graph.edges)
+        return merged_partition_action(labels, graph, min_size=self.min_size)
 
 
 # ---------------------------------------------------------------- pixel methods

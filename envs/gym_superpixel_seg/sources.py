@@ -132,7 +132,7 @@ class CirclesSource(ImageSource):
     def image_shape(self) -> tuple[int, int, int]:
         return (*self.shape, 3)
 
-    def _background(self, rng: np.random.Generator) -> np.ndarray:
+    def _background(self, rng: np.random.Generator, *, blur: bool = True) -> np.ndarray:
         height, width = self.shape
         yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
         pattern = np.zeros(self.shape, np.float32)
@@ -142,7 +142,7 @@ class CirclesSource(ImageSource):
             radius = np.hypot(yy - cy, xx - cx)
             pattern += np.sin(frequency * radius + rng.uniform(0, 2 * np.pi))
         pattern = np.clip(pattern * self.background_sharpness, -1.0, 1.0) / 2.0 + 0.5
-        if self.blur_sigma > 0:
+        if blur and self.blur_sigma > 0:
             pattern = ndimage.gaussian_filter(pattern, self.blur_sigma)
         return pattern
 
@@ -251,7 +251,7 @@ class CirclesShapeSource(CirclesSource):
         irregularity: float = 0.05,
         noise_std: float = 0.03,
         blur_sigma: float = 1.0,
-        background_sharpness: float = 3.0,
+        background_sharpness: float = 20.0,
         rim_width: float = 2.0,
         plateau_spread: float = 0.1,
     ) -> None:
@@ -283,7 +283,8 @@ class CirclesShapeSource(CirclesSource):
         )
 
     def sample(self, rng: np.random.Generator) -> Sample:
-        background = self._background(rng)
+        # Blurred once below, together with the disks.
+        background = self._background(rng, blur=False)
         colour_low, colour_high = rng.uniform(0.0, 0.45, 3), rng.uniform(0.55, 1.0, 3)
         axis = colour_high - colour_low
         level = background.copy()  # position along the colour line, 0 (dark) .. 1 (bright)
@@ -300,6 +301,10 @@ class CirclesShapeSource(CirclesSource):
             level[box][rim] = 0.0 if bright else 1.0
             level[box][inside] = 1.0 - offset if bright else offset
             ground_truth[box][inside] = label
+        if self.blur_sigma > 0:
+            # Disks and background get one blur: a disk's border is no sharper than a
+            # background edge.
+            level = ndimage.gaussian_filter(level, self.blur_sigma)
         image = colour_low + level[..., None] * axis
         image = image + rng.normal(0, self.noise_std, image.shape)
         return Sample(np.clip(image, 0, 1).astype(np.float32), ground_truth)
