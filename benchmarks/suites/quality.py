@@ -11,7 +11,8 @@ Two inputs:
 Methods: trained agents (``--agent``), the sp-gt upper bound (every superpixel gets its majority
 ground-truth label), all-merge, all-cut, uniform random weights, boundary-strength multicut
 (beta tuned), mutex watershed on boundary affinities (pixel level, repulsion scale tuned), for
-environments the two off-line colour baselines (``gym_superpixel_seg.baselines``) and,
+environments the two off-line colour baselines and the round-segment filter
+(``gym_superpixel_seg.baselines``) and,
 for nuclei-like data (ground truth with background 0), the classic gaussian smoothing + Otsu
 threshold + distance-transform seeded watershed.
 
@@ -403,8 +404,13 @@ def run(
         GraphMethod(f"boundary multicut (beta={beta})", boundary_policy, beta),
     ]
     if colour:
-        # Off-line colour baselines at their defaults (tuned once on Circles seeds 500-519).
-        for policy in (baselines.OffLineColourMulticut(), baselines.OffLineColourKMeans()):
+        # Off-line colour baselines (tuned once on Circles seeds 500-519) and the round-segment
+        # filter (tuned once on CirclesShape seeds 500-519), at their defaults.
+        for policy in (
+            baselines.OffLineColourMulticut(),
+            baselines.OffLineColourKMeans(),
+            baselines.RoundSegmentsMulticut(),
+        ):
             graph_methods.append(GraphMethod(policy.name, policy))
     pixel_methods = [
         PixelMethod(

@@ -19,6 +19,8 @@ Policies:
   into their largest neighbour. Returns the resulting partition as a binary action.
 - :class:`OffLineColourKMeans`: size-weighted k-means on the same off-line colour, connected
   components of each cluster, the same small-segment merge.
+- :class:`RoundSegmentsMulticut`: a shape heuristic: boundary multicut, then every segment
+  that is not disk-like (area, solidity, eccentricity) merged into one background.
 
 The background colour line: the dominant line through the superpixels' mean colours, fitted
 by size-weighted PCA and refitted ``refits`` times on the superpixels nearest to it that hold
@@ -386,6 +388,52 @@ class OffLineColourKMeans:
         return merged_partition_action(labels, graph, min_size=self.min_size)
 
 
+@dataclass
+class RoundSegmentsMulticut:
+    """Boundary multicut, then every segment that is not disk-like merged into one background.
+
+    A label-free shape heuristic: multicut on the normalised boundary strength at ``beta``,
+    then a segment counts as a disk when its area is that of a disk of radius ``min_radius``
+    to ``max_radius``, its solidity (area / convex hull area) is at least ``min_solidity`` and
+    its eccentricity at most ``max_eccentricity`` (``skimage.measure.regionprops``); all
+    other segments become one background label. Returns that partition as a binary action
+    (background pieces that do not touch each other stay separate in the env's multicut).
+
+    Defaults tuned on ``SuperpixelSeg-CirclesShape-v0`` seeds 500-519 (docs/benchmarks.md).
+    """
+
+    beta: float = 0.7
+    min_radius: float = 8.0
+    max_radius: float = 24.0
+    min_solidity: float = 0.9
+    max_eccentricity: float = 0.6
+
+    @property
+    def name(self) -> str:
+        return f"round-segment filter on boundary multicut (beta={self.beta:g})"
+
+    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        from skimage.measure import regionprops
+
+        graph = env.graph
+        if graph.n_edges == 0:
+            return np.zeros(0)
+        costs = weights_to_costs(boundary_weights(env), beta=self.beta)
+        labels = solve_multicut(graph.rag, costs, graph.n_nodes)
+        segmentation = labels[np.asarray(obs["superpixels"])] + 1
+        area_low, area_high = np.pi * self.min_radius**2, np.pi * self.max_radius**2
+        round_ids = [
+            region.label - 1
+            for region in regionprops(segmentation)
+            if area_low <= region.area <= area_high
+            and region.solidity >= self.min_solidity
+            and region.eccentricity <= self.max_eccentricity
+        ]
+        background = labels.max() + 1
+        labels = np.where(np.isin(labels, round_ids), labels, background)
+        return partition_action(labels, graph.edges)
+
+
 # ---------------------------------------------------------------- pixel methods
 #: Offsets of the mutex watershed baseline: direct neighbours attractive, the rest repulsive.
 MWS_OFFSETS = ((-1, 0), (0, -1), (-3, 0), (0, -3), (-9, 0), (0, -9), (-27, 0), (0, -27))
@@ -636,13 +684,14 @@ def tune_policy(
 
 
 def label_free_baselines(
-    env: Any, tuning_seeds: Iterable[int], *, colour: bool = True
+    env: Any, tuning_seeds: Iterable[int], *, colour: bool = True, shape: bool = True
 ) -> list[tuple[str, Policy, float | None]]:
     """The standard label-free policies as ``(name, policy, beta)`` rows (beta None: the env's).
 
     all-merge, all-cut, uniform random, the boundary multicut with its beta tuned on
-    ``tuning_seeds`` (keep them disjoint from evaluation seeds) and, with ``colour``, the two
-    off-line colour baselines at their defaults (tuned once on Circles seeds 500-519).
+    ``tuning_seeds`` (keep them disjoint from evaluation seeds), with ``colour`` the two
+    off-line colour baselines at their defaults (tuned once on Circles seeds 500-519) and with
+    ``shape`` the round-segment filter (tuned once on CirclesShape seeds 500-519).
     """
     beta, _ = tune_beta(env, boundary_multicut, tuning_seeds)
     rows: list[tuple[str, Policy, float | None]] = [
@@ -654,4 +703,6 @@ def label_free_baselines(
     if colour:
         for policy in (OffLineColourMulticut(), OffLineColourKMeans()):
             rows.append((policy.name, policy, None))
+    if shape:
+        rows.append((RoundSegmentsMulticut().name, RoundSegmentsMulticut(), None))
     return rows

@@ -98,14 +98,16 @@ class CirclesShapeEnv(CirclesEnv):
     """Segment ~20 irregular disks that differ from the background only by their shape.
 
     ## Description
-    Images are 256x256 RGB from :class:`CirclesShapeSource`: the Circles background (flat
-    plateaus of two colours with steep ramps between them), and disks that are plateau
-    patches of the same two colours (every pixel lies on the background's colour line, no
-    hue shift, no disk texture). Each disk is ringed by a thin (2 px) rim of the opposite
+    Images are 256x256 RGB from :class:`CirclesShapeSource`: the Circles background sharpened
+    into flat plateaus of two colours with short ramps between them, and disks that are plateau
+    patches of the same two colours (every pixel lies on the background's colour line, no hue
+    shift, no disk texture), blurred together with the background so that disk borders are
+    no sharper than background edges. Each disk is ringed by a thin (2 px) rim of the opposite
     plateau colour, so that the superpixels follow the disk borders (superpixel upper bound
-    SBD ~0.95); the rim belongs to the background. Colour therefore does not tell a disk from
-    a background patch; shape does (and the count prior). Superpixels, graph, action,
-    observation, reward and episode are those of ``SuperpixelSeg-Circles-v0``.
+    SBD ~0.96 on held-out seeds); the rim belongs to the background. Neither colour nor edge
+    strength tells a disk from a background patch; shape does (and the count prior).
+    Superpixels, graph, action, observation, reward and episode are those of
+    ``SuperpixelSeg-Circles-v0``.
 
     ## Action Space
     ``Box(0, 1, (max_edges,), float32)``: one weight per edge, length E or max_edges (padded).

@@ -219,21 +219,25 @@ class CirclesSource(ImageSource):
 class CirclesShapeSource(CirclesSource):
     """Circles without a colour shortcut: disks look like patches of the background.
 
-    The background is :class:`CirclesSource`'s (two radial sinusoids, sharpened into flat
-    plateaus at its two colours with steep ramps between them). Each disk is such a plateau
+    The background is :class:`CirclesSource`'s (two radial sinusoids mapped between two
+    random colours), sharpened by default into flat plateaus of the two colours with short
+    ramps between them (``background_sharpness`` 20 instead of 3). Each disk is such a plateau
     patch: a flat colour *on the background's colour line*, near one of its two ends
     (``t`` uniform in [0, ``plateau_spread``] or [1 - ``plateau_spread``, 1] along the line from
     the dark to the bright background colour), with the background's texture (none beyond the
-    shared pixel noise). Colour therefore carries no disk/background information: every pixel,
-    disk or not, lies on the same colour line, and disks take the same plateau colours as the
-    background. What tells a disk from a background patch is its shape (and the count prior).
+    shared pixel noise). Disks and background are blurred together once (``blur_sigma``), so
+    a disk's border is no sharper than a background edge. Colour therefore carries no
+    disk/background information (every pixel lies on one colour line, disks take the
+    background's plateau colours) and neither does edge strength; what tells a disk from a
+    background patch is its shape (and the count prior).
 
     So that superpixels still follow the disk borders, every disk is ringed by a thin **rim of
     the opposite plateau colour** (``rim_width`` pixels outside the disk: the dark background
-    colour around bright disks, the bright one around dark disks). The rim is background in
-    the ground truth; the disk border is the disk/rim edge, whose contrast is at least
-    ``1 - 2 * plateau_spread`` of the background's colour range everywhere along it. Disks
-    are placed at least ``2 * rim_width + 3`` pixels apart, so rims do not touch.
+    colour around bright disks, the bright one around dark disks), so the disk border has
+    contrast everywhere, also where the disk lies on a plateau of its own colour. The rim is
+    background in the ground truth. Disks are placed at least ``2 * rim_width + 3`` pixels
+    apart, so rims do not touch. Random draws differ from :class:`CirclesSource`'s: the same
+    seed gives another image.
 
     Args:
         shape, n_disks, radius_range, irregularity, noise_std, blur_sigma,
