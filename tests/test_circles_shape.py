@@ -64,3 +64,13 @@ def test_superpixels_follow_the_disks_and_colour_gives_no_shortcut():
     assert colour.mean("sbd") < 0.3
     # The circle prior still prefers the true segmentation.
     assert truth.mean("reward") > colour.mean("reward") + 0.5
+
+
+def test_round_segment_filter_uses_shape():
+    env = gym.make("SuperpixelSeg-CirclesShape-v0").unwrapped
+    seeds = [10_002, 10_003]
+    boundary = baselines.evaluate(env, baselines.boundary_multicut, seeds, beta=0.7)
+    round_only = baselines.evaluate(env, baselines.RoundSegmentsMulticut(beta=0.7), seeds)
+    # Same multicut; dropping the segments that are not disk-like is what helps.
+    assert round_only.mean("sbd") > boundary.mean("sbd") + 0.2
+    assert round_only.mean("sbd") > 0.8
