@@ -52,6 +52,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.feature import peak_local_max
 from skimage.filters import threshold_otsu
+from skimage.measure import regionprops
 from skimage.segmentation import watershed as skimage_watershed
 
 from gym_superpixel_seg.graph import gradient_image, node_statistics
@@ -277,14 +278,6 @@ def merge_small_node_segments(
     return np.unique(owner[labels], return_inverse=True)[1].reshape(-1)
 
 
-def merged_partition_action(node_labels: np.ndarray, graph: Any, *, min_size: int) -> np.ndarray:
-    """:func:`partition_action` of ``node_labels`` after :func:`merge_small_node_segments`."""
-    labels = merge_small_node_segments(
-        node_labels, graph.node_sizes, graph.edges, min_size=min_size
-    )
-    return partition_action(labels, graph.edges)
-
-
 def weighted_kmeans(
     points: np.ndarray,
     weights: np.ndarray,
@@ -332,8 +325,25 @@ def weighted_kmeans(
     return np.unique(best, return_inverse=True)[1].reshape(-1)
 
 
+class PartitionPolicy:
+    """A policy that partitions the graph itself and returns the partition as a binary action.
+
+    Subclasses implement :meth:`node_labels`; the env's own multicut then reproduces that
+    partition at any beta (:func:`partition_action`). A graph without edges gets an empty
+    action.
+    """
+
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        if env.graph.n_edges == 0:
+            return np.zeros(0)
+        return partition_action(self.node_labels(env, obs, rng), env.graph.edges)
+
+
 @dataclass
-class OffLineColourMulticut:
+class OffLineColourMulticut(PartitionPolicy):
     """Multicut on the off-line colour, then small segments merged (a binary action).
 
     Edge weight ``w = d / (d + theta)`` (:func:`off_line_weights`), multicut at ``beta``,
@@ -353,18 +363,18 @@ class OffLineColourMulticut:
     def name(self) -> str:
         return f"off-line colour multicut (theta={self.theta:g}, beta={self.beta:g})"
 
-    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
         graph = env.graph
-        if graph.n_edges == 0:
-            return np.zeros(0)
         weights = off_line_weights(obs["image"], obs["superpixels"], graph.edges, theta=self.theta)
         costs = weights_to_costs(weights, beta=self.beta)
         labels = solve_multicut(graph.rag, costs, graph.n_nodes, solver=self.solver)
-        return merged_partition_action(labels, graph, min_size=self.min_size)
+        return merge_small_node_segments(
+            labels, graph.node_sizes, graph.edges, min_size=self.min_size
+        )
 
 
 @dataclass
-class OffLineColourKMeans:
+class OffLineColourKMeans(PartitionPolicy):
     """Size-weighted k-means on the off-line colour, connected components, small segments merged.
 
     Defaults tuned on ``SuperpixelSeg-Circles-v0`` seeds 500-519 (docs/benchmarks.md).
@@ -378,18 +388,18 @@ class OffLineColourKMeans:
     def name(self) -> str:
         return f"off-line colour k-means (k={self.k})"
 
-    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
         graph = env.graph
-        if graph.n_edges == 0:
-            return np.zeros(0)
         off = off_line_colour(obs["image"], obs["superpixels"])
         clusters = weighted_kmeans(off, graph.node_sizes, self.k, rng, n_init=self.n_init)
         labels = connected_segments(clusters, graph.edges)
-        return merged_partition_action(labels, graph, min_size=self.min_size)
+        return merge_small_node_segments(
+            labels, graph.node_sizes, graph.edges, min_size=self.min_size
+        )
 
 
 @dataclass
-class RoundSegmentsMulticut:
+class RoundSegmentsMulticut(PartitionPolicy):
     """Boundary multicut, then every segment that is not disk-like merged into one background.
 
     A label-free shape heuristic: multicut on the normalised boundary strength at ``beta``,
@@ -412,12 +422,8 @@ class RoundSegmentsMulticut:
     def name(self) -> str:
         return f"round-segment filter on boundary multicut (beta={self.beta:g})"
 
-    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
-        from skimage.measure import regionprops
-
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
         graph = env.graph
-        if graph.n_edges == 0:
-            return np.zeros(0)
         costs = weights_to_costs(boundary_weights(env), beta=self.beta)
         labels = solve_multicut(graph.rag, costs, graph.n_nodes)
         segmentation = labels[np.asarray(obs["superpixels"])] + 1
@@ -430,8 +436,7 @@ class RoundSegmentsMulticut:
             and region.eccentricity <= self.max_eccentricity
         ]
         background = labels.max() + 1
-        labels = np.where(np.isin(labels, round_ids), labels, background)
-        return partition_action(labels, graph.edges)
+        return np.where(np.isin(labels, round_ids), labels, background)
 
 
 # ---------------------------------------------------------------- pixel methods
