@@ -74,7 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--seeds", default="20", help="evaluation seeds: COUNT (from 10000), A-B, or a,b,c"
     )
-    run.add_argument("--tune-seeds", default="10", help="tuning seeds: COUNT (from 500), A-B, a,b")
+    run.add_argument(
+        "--tune-seeds",
+        default="20",
+        help="tuning seeds: COUNT (from 500, default 500-519), A-B, a,b",
+    )
     run.add_argument("--tune", type=int, default=None, help="--data: first N images for tuning")
     run.add_argument("--limit", type=int, default=None, help="at most N evaluation images")
     run.add_argument(

@@ -316,7 +316,7 @@ def run(
     env_id: str | None = None,
     data: Path | None = None,
     seeds: Sequence[int] = tuple(range(10_000, 10_020)),
-    tune_seeds: Sequence[int] = tuple(range(500, 510)),
+    tune_seeds: Sequence[int] = tuple(range(500, 520)),
     tune: int | None = None,
     limit: int | None = None,
     agents: Sequence[str] = (),
