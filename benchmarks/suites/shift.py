@@ -91,7 +91,7 @@ def shift_figure(summary: dict[str, dict[str, dict]], path: Path) -> Path:
     axis.set_ylabel("SBD (held-out seeds)")
     axis.set_ylim(0, 1.05)
     axis.grid(True, axis="y", alpha=0.3)
-    axis.legend(fontsize=7, loc="lower left")
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
