@@ -240,8 +240,8 @@ class CirclesShapeSource(CirclesSource):
     seed gives another image.
 
     Args:
-        shape, n_disks, radius_range, irregularity, noise_std, blur_sigma,
-            background_sharpness: as for :class:`CirclesSource`.
+        shape, n_disks, radius_range, irregularity, noise_std, blur_sigma: as for CirclesSource.
+        background_sharpness: as for :class:`CirclesSource` (default 20 here: flat plateaus).
         rim_width: width in pixels (> 0) of the rim around each disk.
         plateau_spread: how far (in [0, 0.5)) from the line's ends a disk's colour may lie.
     """
