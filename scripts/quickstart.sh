@@ -2,7 +2,7 @@
 # Set up .venv in the checkout (idempotent) and run the main job or the test suite.
 #
 #   bash scripts/quickstart.sh demo   # baselines + shipped agent on Circles-v0, results table + PNG
-#   bash scripts/quickstart.sh test   # ruff + the full test suite
+#   bash scripts/quickstart.sh test   # ruff, the docs site build (strict) and the full test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,8 @@ case "$job" in
     test)
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
+        # The documentation site: a broken link or a missing API reference fails the build.
+        NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
         .venv/bin/python -m pytest -p no:cacheprovider
         ;;
     *)

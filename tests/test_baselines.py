@@ -10,6 +10,7 @@ import pytest
 
 import gym_superpixel_seg  # noqa: F401
 from gym_superpixel_seg import baselines
+from seg_rewards import action_from_node_labels
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +99,11 @@ def test_partition_actions_are_reproduced_by_the_env(env, policy):
         env.beta = beta
         info = env.step(action)[4]
         assert np.array_equal(
-            baselines.partition_action(info["node_labels"], env.graph.edges), action
+            action_from_node_labels(info["graph"]["node_labels"], env.graph.edges), action
         )
     env.beta = 0.5
     # No segment below min_size pixels is left (unless it has no neighbour).
-    sizes = np.bincount(info["node_labels"], weights=env.graph.node_sizes)
+    sizes = np.bincount(info["graph"]["node_labels"], weights=env.graph.node_sizes)
     assert (sizes >= policy.min_size).all()
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from seg_rewards import CircleReward, RewardContext
+from seg_rewards import CircleReward, CircleScorePrior, Measurements, RewardContext, circle_scores
 from seg_rewards.mapping import edge_rewards_from_superpixels
 
 RADII = list(range(10, 20))
@@ -425,3 +425,28 @@ def test_constructor_is_keyword_only_and_repr_round_trips():
         assert part in text
     again = eval(text, {"CircleReward": CircleReward})
     assert repr(again) == text
+
+
+def test_reward_prior_and_plain_function_share_one_circle_score():
+    rng = np.random.default_rng(3)
+    segmentation = np.zeros((96, 96), np.int32)
+    yy, xx = np.mgrid[:96, :96]
+    for i, (cy, cx, r) in enumerate([(20, 20, 12), (60, 65, 15), (90, 30, 11)], start=1):
+        segmentation[np.hypot(yy - cy, xx - cx) <= r] = i  # the third is cut by the border
+    segmentation[70:80, 5:15] = 7  # a square
+    scattered = (rng.uniform(size=segmentation.shape) < 0.01) & (segmentation == 0)
+    segmentation[scattered] = 9  # scattered background pixels: one ragged object
+    kwargs = {"min_radius": 9.0, "max_radius": 20.0, "band_width": 2.5, "radius_tolerance": 0.02}
+    labels, c = circle_scores(segmentation, **kwargs)
+    np.testing.assert_array_equal(labels, [0, 1, 2, 3, 7, 9])
+    assert np.all(c[1:4] > 0.8) and c[5] == 0.0
+    reward_labels, reward_c = CircleReward(**kwargs).circle_scores(segmentation)
+    np.testing.assert_array_equal(reward_labels, labels)
+    np.testing.assert_array_equal(reward_c, c)
+    np.testing.assert_array_equal(CircleScorePrior(**kwargs)(Measurements(segmentation)), c)
+    _, _, extras = CircleReward(**kwargs).score_objects_with_diagnostics(segmentation)
+    np.testing.assert_array_equal(extras["circle_scores"], c)
+    with pytest.raises(ValueError, match="band_width"):
+        circle_scores(segmentation, band_width=0)
+    with pytest.raises(ValueError, match="min_radius"):
+        CircleScorePrior(min_radius=30, max_radius=20)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reward_cases import fragment_contexts
 
 from seg_rewards import (
     ConstantPrior,
@@ -19,7 +20,7 @@ from seg_rewards import (
     SizePrior,
     WeightedSum,
 )
-from seg_rewards.compose import AnyBackground
+from seg_rewards.background import AnyBackground
 from seg_rewards.presets import disk_prior_reward
 
 
@@ -188,4 +189,49 @@ def test_disk_prior_reward_scores_a_disk_layout():
     fewer = labels.copy()
     fewer[fewer == 4] = 0
     assert reward.score_objects(fewer)[1][0] < 0.6
-    assert SizePrior(min_area=1).as_reward().foreground.min_area == 1.0
+
+
+# ---------------------------------------------------------------------------- edge rule (issue 11.12)
+
+
+@pytest.mark.parametrize("rule", ["max", "min", "mean"])
+def test_prior_reward_maps_objects_to_edges_with_its_edge_rule(rule):
+    contexts, edges = fragment_contexts()
+    reward = disk_prior_reward(expected_count=1, min_radius=10, max_radius=18, edge_rule=rule)
+    assert reward.edge_rule == rule
+    result = reward(contexts["fragment"])
+    sp = result.superpixel_rewards
+    # The disk and the background score high, the sliver 0: the rules must differ on its edges.
+    assert sp[2] > 0.8 and sp[0] > 0.8 and sp[3] == 0.0
+    combine = {"max": np.maximum, "min": np.minimum, "mean": lambda a, b: (a + b) / 2}[rule]
+    np.testing.assert_allclose(result.edge_rewards, combine(sp[edges[:, 0]], sp[edges[:, 1]]))
+
+
+def test_min_rule_makes_a_failing_fragment_cost_reward_for_composed_priors():
+    contexts, _ = fragment_contexts()
+    means = {}
+    for rule in ("max", "min"):
+        reward = disk_prior_reward(expected_count=1, min_radius=10, max_radius=18, edge_rule=rule)
+        for name, context in contexts.items():
+            means[rule, name] = reward(context).edge_rewards.mean()
+    # With max the fragment is free (every edge around it also touches the background) ...
+    assert means["max", "fragment"] == pytest.approx(means["max", "truth"])
+    # ... with min it costs the reward of both of its edges.
+    assert means["min", "fragment"] < means["min", "truth"] - 0.3
+    assert means["min", "truth"] == pytest.approx(means["max", "truth"], abs=0.05)
+
+
+def test_edge_rule_is_validated_and_shown_and_reaches_the_radial_weighting():
+    with pytest.raises(ValueError, match="edge_rule"):
+        PriorReward(SizePrior(), edge_rule="median")
+    assert PriorReward(SizePrior()).edge_rule == "max"
+    assert "edge_rule='min'" in repr(PriorReward(SizePrior(), edge_rule="min"))
+    assert "edge_rule" not in repr(PriorReward(SizePrior()))
+    contexts, _ = fragment_contexts()
+    foreground = disk_prior_reward(expected_count=1, min_radius=10, max_radius=18, edge_rule="min")
+    weighted = RadialGaussianWeighting(foreground, ring_radius=20, gamma=5, eta=5, delta=10)
+    result = weighted(contexts["fragment"])
+    np.testing.assert_allclose(
+        result.extras["foreground_edge_rewards"], foreground(contexts["fragment"]).edge_rewards
+    )
+    assert result.extras["foreground_edge_rewards"][3:].max() == 0.0  # the sliver's edges

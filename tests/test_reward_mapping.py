@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reward_cases import fragment_contexts
 
 from seg_rewards import ObjectReward, RewardContext
 from seg_rewards.mapping import (
+    action_from_node_labels,
+    dense_ids,
     edge_rewards_from_objects,
     edge_rewards_from_superpixels,
+    scalar_from_subgraphs,
     subgraph_rewards_from_edges,
     superpixel_rewards_from_objects,
 )
@@ -119,25 +123,58 @@ def test_min_rule_penalises_a_failing_fragment_that_max_ignores():
     from seg_rewards.circles import CircleReward
 
     # Background (superpixels 0, 1) with a disk (2); superpixel 3 is a background sliver.
-    yy, xx = np.mgrid[:96, :96]
-    superpixels = np.zeros((96, 96), np.int64)
-    superpixels[:, 48:] = 1
-    superpixels[np.hypot(yy - 48, xx - 30) <= 14] = 2
-    superpixels[80:83, 10:90] = 3
-    edges = np.array([[0, 1], [0, 2], [1, 2], [0, 3], [1, 3]])
+    contexts, _ = fragment_contexts()
     rewards = {}
     for rule in ("max", "min"):
         reward = CircleReward(expected_count=1, edge_rule=rule)
-        for name, node_labels in (("truth", [0, 0, 1, 0]), ("fragment", [0, 0, 1, 2])):
-            node_labels = np.array(node_labels)
-            context = RewardContext(
-                segmentation=node_labels[superpixels],
-                superpixels=superpixels,
-                node_labels=node_labels,
-                edges=edges,
-            )
+        for name, context in contexts.items():
             rewards[rule, name] = reward(context).edge_rewards.mean()
     assert rewards["max", "fragment"] == pytest.approx(rewards["max", "truth"])
     assert rewards["min", "fragment"] < rewards["min", "truth"] - 0.3
     with pytest.raises(ValueError, match="edge_rule"):
         CircleReward(edge_rule="median")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([[0, 1], [2, 3]]),  # already dense: the array is its own index
+        np.array([[7, 7], [2, 9]], np.int32),  # sparse small ids: bincount path
+        np.array([[-5, 3], [3, 10**12]]),  # negative and huge ids: np.unique path
+        np.zeros((0, 3), np.int64),
+    ],
+)
+def test_dense_ids_agree_with_unique_on_every_path(labels):
+    ids, index, counts = dense_ids(labels, return_counts=True)
+    ref_ids, ref_index, ref_counts = np.unique(labels, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(ids, ref_ids)
+    np.testing.assert_array_equal(index, ref_index.ravel())
+    np.testing.assert_array_equal(counts, ref_counts)
+    assert ids.dtype == labels.dtype
+    np.testing.assert_array_equal(ids[index], labels.ravel())
+    assert len(dense_ids(labels)) == 2
+
+
+def test_action_from_node_labels_cuts_between_objects():
+    node_labels = np.array([4, 4, 9, 4])
+    edges = np.array([[0, 1], [1, 2], [2, 3], [0, 3]])
+    action = action_from_node_labels(node_labels, edges)
+    assert action.dtype == np.float64
+    assert action.tolist() == [0.0, 1.0, 1.0, 0.0]
+    context = RewardContext(
+        segmentation=node_labels[None],
+        superpixels=np.arange(4)[None],
+        node_labels=node_labels,
+        edges=edges,
+    )
+    np.testing.assert_array_equal(context.edge_action(), action)  # no action: the partition's
+    padded = RewardContext(**{**context.__dict__, "action": np.array([0.1, 0.2, 0.3, 0.4, 0.0])})
+    np.testing.assert_allclose(padded.edge_action(), [0.1, 0.2, 0.3, 0.4])  # padding dropped
+
+
+def test_scalar_reward_is_the_mean_over_all_subgraphs_of_all_sizes():
+    rewards = {6: np.array([1.0, 0.0]), 12: np.array([0.5]), 32: np.zeros(0)}
+    assert scalar_from_subgraphs(rewards) == pytest.approx(0.5)
+    assert scalar_from_subgraphs({6: np.zeros(0)}) == 0.0
+    assert scalar_from_subgraphs({}) == 0.0
+    assert isinstance(scalar_from_subgraphs(rewards), float)

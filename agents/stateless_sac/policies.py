@@ -200,13 +200,16 @@ class GNNPolicy(BasePolicy):
         return self.unet is not None
 
     def _build(self, lr_schedule: Schedule) -> None:
+        # The Method 1 U-Net is shared by actor and critics; as SB3's SAC does with a shared
+        # features extractor, only the actor's optimizer (and loss) updates it: one optimizer
+        # state per parameter. The critic sees its features detached.
         extra = list(self.unet.parameters()) if self.unet is not None else []
         lr = lr_schedule(1)
         self.actor_optimizer = self.optimizer_class(
             list(self.actor.parameters()) + extra, lr=lr, **self.optimizer_kwargs
         )
         self.critic_optimizer = self.optimizer_class(
-            list(self.critics.parameters()) + extra, lr=lr, **self.optimizer_kwargs
+            list(self.critics.parameters()), lr=lr, **self.optimizer_kwargs
         )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -262,6 +265,32 @@ class GNNPolicy(BasePolicy):
     def forward(self, observation: Batch, deterministic: bool = False) -> torch.Tensor:
         return self._predict(observation, deterministic)
 
+    def check_observation(self, observation: dict[str, Any]) -> None:
+        """Raise ValueError if ``observation`` does not fit this policy's observation space
+        (e.g. it comes from another env, or one with other pixel features)."""
+        if not isinstance(observation, dict) or "graph" not in observation:
+            raise ValueError(
+                f"expected an observation dict with a 'graph' entry, got {type(observation)}"
+            )
+        graph, space = observation["graph"], self.observation_space["graph"]
+        for name, values, width in (
+            ("node", graph.nodes, space.node_space.shape[0]),
+            ("edge", graph.edges, space.edge_space.shape[0]),
+        ):
+            got = np.shape(values)[1] if np.ndim(values) == 2 else np.shape(values)
+            if got != width:
+                raise ValueError(
+                    f"observation has {name} feature width {got}, this policy expects {width} "
+                    "(an observation of another env, or of one with other pixel features?)"
+                )
+        if self.uses_pixels:
+            expected = self.observation_space["image"].shape
+            if np.shape(observation.get("image")) != expected:
+                raise ValueError(
+                    f"observation image has shape {np.shape(observation.get('image'))}, this "
+                    f"policy's U-Net expects {expected}"
+                )
+
     def obs_to_batch(self, observations: Sequence[dict[str, Any]]) -> Batch:
         """Observation dicts -> one PyG ``Batch`` on the policy's device."""
         datas = [obs_to_data(o, with_pixels=self.uses_pixels) for o in observations]
@@ -279,6 +308,8 @@ class GNNPolicy(BasePolicy):
         observations = [observation] if single else list(observation)
         if not observations:
             return [], None
+        for obs in observations:
+            self.check_observation(obs)
         self.set_training_mode(False)
         with torch.no_grad():
             batch = self.obs_to_batch(observations)

@@ -63,6 +63,7 @@ from gym_superpixel_seg.partition import (
     weights_to_costs,
 )
 from gym_superpixel_seg.superpixels import merge_small_segments, relabel_consecutive
+from seg_rewards import action_from_node_labels
 
 #: A policy maps (env after reset, observation, rng) to one weight per edge.
 Policy = Callable[[Any, dict, np.random.Generator], np.ndarray]
@@ -219,17 +220,6 @@ def off_line_weights(
 
 
 # ---------------------------------------------------------------- partitions as actions
-def partition_action(node_labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Binary action of a partition: cut (1) an edge iff its two nodes' labels differ.
-
-    Stepping an env with it reproduces the partition when every segment is connected (each
-    segment's edges are attractive, every edge between segments repulsive).
-    """
-    edges = np.asarray(edges, np.int64).reshape(-1, 2)
-    labels = np.asarray(node_labels)
-    return (labels[edges[:, 0]] != labels[edges[:, 1]]).astype(np.float64)
-
-
 def connected_segments(node_labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Split every label into its connected components on the graph: (N,) labels 0..K-1."""
     labels = np.asarray(node_labels)
@@ -328,8 +318,10 @@ def weighted_kmeans(
 class PartitionPolicy:
     """A policy that partitions the graph itself and returns the partition as a binary action.
 
-    Subclasses implement :meth:`node_labels`; the env's own multicut then reproduces that
-    partition at any beta (:func:`partition_action`). A graph without edges gets an empty
+    Subclasses implement :meth:`node_labels`; the action is
+    :func:`seg_rewards.action_from_node_labels` of them, and the env's own multicut reproduces
+    that partition at any beta when every segment is connected (each segment's edges are
+    attractive, every edge between segments repulsive). A graph without edges gets an empty
     action.
     """
 
@@ -339,7 +331,7 @@ class PartitionPolicy:
     def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
         if env.graph.n_edges == 0:
             return np.zeros(0)
-        return partition_action(self.node_labels(env, obs, rng), env.graph.edges)
+        return action_from_node_labels(self.node_labels(env, obs, rng), env.graph.edges)
 
 
 @dataclass

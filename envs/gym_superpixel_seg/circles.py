@@ -8,6 +8,7 @@ from typing import Any
 
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
 from gym_superpixel_seg.sources import CirclesShapeSource, CirclesSource
+from seg_rewards import SegmentationReward
 from seg_rewards.circles import CircleReward
 
 
@@ -54,6 +55,9 @@ class CirclesEnv(SuperpixelSegEnv):
       ``render_mode``: see :class:`SuperpixelSegEnv`.
     - ``source_kwargs`` / ``reward_kwargs``: extra options for :class:`CirclesSource` and
       :class:`CircleReward`.
+    - ``reward``: any :class:`seg_rewards.SegmentationReward` instead of the default
+      :class:`CircleReward` (not together with ``reward_kwargs``), e.g.
+      ``gymnasium.make("SuperpixelSeg-Circles-v0", reward=MyReward())``.
 
     ## Version History
     - v0: initial version.
@@ -75,12 +79,16 @@ class CirclesEnv(SuperpixelSegEnv):
         source_kwargs: dict[str, Any] | None = None,
         reward_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
+        reward: SegmentationReward | None = None,
         **env_kwargs: Any,
     ) -> None:
+        if reward is not None and reward_kwargs:
+            raise ValueError("give reward or reward_kwargs, not both")
         source = self.source_class(
             shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {})
         )
-        reward = CircleReward(**{"expected_count": max(n_disks, 1), **(reward_kwargs or {})})
+        if reward is None:
+            reward = CircleReward(**{"expected_count": max(n_disks, 1), **(reward_kwargs or {})})
         super().__init__(
             source,
             reward,

@@ -7,6 +7,7 @@ stained, a ring of elongated cells around the centre) are not available, so
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from scipy import ndimage
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
 from gym_superpixel_seg.sources import ImageSource, Sample
 from gym_superpixel_seg.superpixels import relabel_consecutive
+from seg_rewards import SegmentationReward
 from seg_rewards.embryo import EmbryoReward
 
 
@@ -279,6 +281,9 @@ class EmbryoEnv(SuperpixelSegEnv):
       background, matching the ground truth's label 0 for both.
     - ``source_kwargs`` / ``reward_kwargs`` / ``superpixel_kwargs``: extra options for
       :class:`EmbryoSource`, :class:`EmbryoReward` and :func:`seeded_watershed_superpixels`.
+    - ``reward``: any :class:`seg_rewards.SegmentationReward` instead of the default
+      :class:`EmbryoReward` (not together with ``reward_kwargs``), e.g.
+      ``gymnasium.make("SuperpixelSeg-Embryo-v0", reward=MyReward())``.
 
     ## Version History
     - v0: initial version.
@@ -298,8 +303,11 @@ class EmbryoEnv(SuperpixelSegEnv):
         reward_kwargs: dict[str, Any] | None = None,
         superpixel_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
+        reward: SegmentationReward | None = None,
         **env_kwargs: Any,
     ) -> None:
+        if reward is not None and reward_kwargs:
+            raise ValueError("give reward or reward_kwargs, not both")
         scale = image_size / 256.0
         geometry = {
             "inner_radius": 62.0 * scale,
@@ -318,11 +326,10 @@ class EmbryoEnv(SuperpixelSegEnv):
             "image_radius": math.hypot(image_size - 1, image_size - 1) / 2,
         }
         reward_options.update(reward_kwargs or {})
-        reward = EmbryoReward(**reward_options)
-        superpixel_options = dict(superpixel_kwargs or {})
-
-        def superpixels(image: np.ndarray) -> np.ndarray:
-            return seeded_watershed_superpixels(image, **superpixel_options)
+        if reward is None:
+            reward = EmbryoReward(**reward_options)
+        # A partial of a module-level function (not a closure) keeps the env picklable.
+        superpixels = functools.partial(seeded_watershed_superpixels, **(superpixel_kwargs or {}))
 
         env_kwargs.setdefault("metrics_background", 2)
         super().__init__(

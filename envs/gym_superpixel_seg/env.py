@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -15,6 +16,8 @@ from gym_superpixel_seg.graph import (
     NODE_FEATURE_NAMES,
     SuperpixelGraph,
     build_graph,
+    superpixel_rag,
+    validate_superpixels,
 )
 from gym_superpixel_seg.metrics import segmentation_metrics
 from gym_superpixel_seg.partition import (
@@ -25,12 +28,64 @@ from gym_superpixel_seg.partition import (
     weights_to_costs,
 )
 from gym_superpixel_seg.render import render_panels
-from gym_superpixel_seg.sources import ImageSource, Sample, validate_image
+from gym_superpixel_seg.sources import (
+    ImageSource,
+    Sample,
+    validate_ground_truth,
+    validate_image,
+)
 from gym_superpixel_seg.subgraphs import extract_subgraphs
 from gym_superpixel_seg.superpixels import mutex_watershed_superpixels
 from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
+from seg_rewards.mapping import scalar_from_subgraphs
 
 DEFAULT_SUBGRAPH_SIZES = (6, 12, 32, 128)
+
+
+class RaggedInfo(Mapping):
+    """A read-only mapping for ``info`` values whose size depends on the graph.
+
+    Gymnasium's vector envs stack every ``info`` entry across envs: numbers and ndarrays into
+    one array per key (which fails for arrays of different lengths) and dicts key by key. A
+    mapping that is not a ``dict`` is kept whole instead, one object per env, so
+    ``vec_info["subgraph_rewards"][i][k]`` is env i's ``(S_k,)`` vector. In a single env it
+    reads like a dict: ``info["subgraph_rewards"][6]``, ``.items()``, ``dict(...)``.
+
+    Args:
+        values: a mapping to copy the entries from (keyword entries are added to it).
+    """
+
+    def __init__(self, values: Mapping[Any, Any] | None = None, /, **entries: Any) -> None:
+        self._values = {**(values or {}), **entries}
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"RaggedInfo({self._values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        # Entries are arrays: compare them whole (Mapping's dict comparison would call bool()
+        # on an element-wise array comparison).
+        if not isinstance(other, Mapping) or self.keys() != other.keys():
+            return False
+        return all(_equal(self[key], other[key]) for key in self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 class SuperpixelSegEnv(gym.Env):
@@ -47,7 +102,8 @@ class SuperpixelSegEnv(gym.Env):
     ``Box(0, 1, (max_edges,), float32)``. An action may have length E (the number of edges of
     the current graph, ``info["n_edges"]``) or ``max_edges`` (padded; entries past E are
     ignored). Any other length, NaN or inf, or values outside [0, 1] raise ``ValueError``.
-    Edge i joins nodes ``obs["graph"].edge_links[i]``.
+    Edge i joins nodes ``obs["graph"].edge_links[i]``. Gymnasium's action wrappers need padded
+    actions; ``wrappers.PadAction`` pads length-E ones.
 
     ## Observation Space
     A ``Dict``:
@@ -62,10 +118,13 @@ class SuperpixelSegEnv(gym.Env):
 
     ## Rewards
     ``reward(context)`` gives one reward per edge (for object rewards: the two superpixels'
-    object scores combined by the reward's ``edge_rule``, e.g. the min for ``CircleReward``); a subgraph's reward is the mean of its edges' rewards. The
-    scalar reward is the mean over all subgraphs of all sizes (0.0 if the graph has no edge).
+    object scores combined by the reward's ``edge_rule``, e.g. the min for ``CircleReward``);
+    a subgraph's reward is the mean of its edges' rewards. The scalar reward is the mean over
+    all subgraphs of all sizes (0.0 if the graph has no edge).
     ``info["subgraph_rewards"]`` holds ``{k: (S_k,) rewards}`` in the row order of
-    ``obs["subgraphs"][k]``.
+    ``obs["subgraphs"][k]``; ``info["graph"]`` holds ``node_labels``, ``edge_rewards`` and
+    ``superpixel_rewards``. Graph-sized info values are :class:`RaggedInfo` mappings, so that
+    Gymnasium's vector envs keep them per env instead of stacking them (docs/environment.md).
 
     ## Episode End
     Every step terminates the episode (``terminated=True``); it is never truncated.
@@ -170,44 +229,29 @@ class SuperpixelSegEnv(gym.Env):
         timings: dict[str, float] = {}
         start = time.perf_counter()
         if options and "sample" in options:
-            sample = options["sample"]
-            sample = Sample(validate_image(sample.image), sample.ground_truth)
-            if sample.image.shape != self.observation_space["image"].shape:
-                raise ValueError(
-                    f"the given image has shape {sample.image.shape}; this environment's "
-                    f"observation space needs {self.observation_space['image'].shape}"
-                )
-            if (
-                sample.ground_truth is not None
-                and np.shape(sample.ground_truth) != sample.image.shape[:2]
-            ):
-                raise ValueError(
-                    f"ground truth shape {np.shape(sample.ground_truth)} differs from the image's "
-                    f"{sample.image.shape[:2]}"
-                )
+            sample = _validated_copy(options["sample"], self.observation_space["image"].shape)
         else:
             sample = self.source.sample(self.np_random)
         timings["source"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        superpixels = np.asarray(self.superpixel_fn(sample.image))
-        if superpixels.shape != sample.image.shape[:2]:
-            raise ValueError(
-                f"superpixel_fn returned shape {superpixels.shape}, image is {sample.image.shape[:2]}"
-            )
+        superpixels = validate_superpixels(self.superpixel_fn(sample.image), sample.image.shape)
         timings["superpixels"] = time.perf_counter() - start
 
         start = time.perf_counter()
+        # The edge count is known once the RAG exists: refuse before the features, pixel
+        # embeddings and subgraphs (the expensive part on whole images).
+        rag = superpixel_rag(superpixels)
+        if rag.numberOfEdges > self.max_edges:
+            raise ValueError(
+                f"the superpixel graph has {rag.numberOfEdges} edges but "
+                f"max_edges={self.max_edges}; raise the max_edges option of the environment"
+            )
         pixel_features = (
             None if self.pixel_feature_fn is None else self.pixel_feature_fn(sample.image)
         )
-        graph = build_graph(superpixels, sample.image, pixel_features=pixel_features)
+        graph = build_graph(superpixels, sample.image, pixel_features=pixel_features, rag=rag)
         timings["graph"] = time.perf_counter() - start
-        if graph.n_edges > self.max_edges:
-            raise ValueError(
-                f"the superpixel graph has {graph.n_edges} edges but max_edges={self.max_edges}; "
-                "raise the max_edges option of the environment"
-            )
 
         start = time.perf_counter()
         subgraphs = extract_subgraphs(
@@ -223,7 +267,8 @@ class SuperpixelSegEnv(gym.Env):
         }
         self.last_timings = timings
         if sample.ground_truth is not None:
-            info["ground_truth"] = sample.ground_truth
+            # A copy: changing it must not change this episode's reward or metrics.
+            info["ground_truth"] = sample.ground_truth.copy()
         return self._observation(), info
 
     def _observation(self) -> dict[str, Any]:
@@ -301,19 +346,22 @@ class SuperpixelSegEnv(gym.Env):
                 f"{graph.n_edges} edges"
             )
         subgraph_rewards = subgraph_rewards_from_edges(edge_rewards, self._subgraphs)
-        all_rewards = np.concatenate(list(subgraph_rewards.values()))
-        reward = float(all_rewards.mean()) if all_rewards.size else 0.0
+        reward = scalar_from_subgraphs(subgraph_rewards)
         timings["subgraph_mapping"] = time.perf_counter() - start
 
         info: dict[str, Any] = {
             "segmentation": segmentation,
-            "node_labels": node_labels,
-            "subgraph_rewards": subgraph_rewards,
-            "edge_rewards": edge_rewards,
-            "superpixel_rewards": result.superpixel_rewards,
-            "object_rewards": {"labels": result.object_labels, "scores": result.object_scores},
-            "reward_extras": result.extras,
+            "n_nodes": graph.n_nodes,
             "n_edges": graph.n_edges,
+            # Graph-sized values: one RaggedInfo per env in vector envs (see RaggedInfo).
+            "graph": RaggedInfo(
+                node_labels=node_labels,
+                edge_rewards=edge_rewards,
+                superpixel_rewards=result.superpixel_rewards,
+            ),
+            "subgraph_rewards": RaggedInfo(subgraph_rewards),
+            "object_rewards": RaggedInfo(labels=result.object_labels, scores=result.object_scores),
+            "reward_extras": RaggedInfo(result.extras or {}),
         }
         if self.compute_metrics and self._sample.ground_truth is not None:
             start = time.perf_counter()
@@ -322,8 +370,27 @@ class SuperpixelSegEnv(gym.Env):
             )
             timings["metrics"] = time.perf_counter() - start
         self.last_timings = timings
-        self._last_step = {"action": weights, **info}
+        self._last_step = {
+            "action": weights,
+            "segmentation": segmentation,
+            "edge_rewards": edge_rewards,
+            "superpixel_rewards": result.superpixel_rewards,
+        }
         return self._observation(), reward, True, False, info
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        # elf's RegionAdjacencyGraph cannot be pickled: drop it and rebuild it from the
+        # superpixels on unpickling (same ids, so the same edge order).
+        state = self.__dict__.copy()
+        if self._graph is not None:
+            state["_graph"] = dataclasses.replace(self._graph, rag=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._graph is not None and self._graph.rag is None:
+            self._graph.rag = superpixel_rag(self._superpixels)
 
     # ---------------------------------------------------------------- helpers
     def ground_truth_action(self) -> np.ndarray:
@@ -356,6 +423,19 @@ class SuperpixelSegEnv(gym.Env):
             segmentation=last.get("segmentation"),
             superpixel_rewards=_node_rewards(last, self._graph),
         )
+
+
+def _validated_copy(sample: Sample, image_shape: tuple[int, ...]) -> Sample:
+    """A user-given sample, checked against the observation space and copied (the caller may
+    change its arrays later)."""
+    image = np.array(validate_image(sample.image))
+    if image.shape != tuple(image_shape):
+        raise ValueError(
+            f"the given image has shape {image.shape}; this environment's observation space "
+            f"needs {tuple(image_shape)}"
+        )
+    truth = sample.ground_truth
+    return Sample(image, None if truth is None else validate_ground_truth(truth, image.shape))
 
 
 def _node_rewards(last_step: dict[str, Any], graph: SuperpixelGraph) -> np.ndarray | None:

@@ -23,9 +23,17 @@ class Sample:
 
 
 def validate_image(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as (H, W, C) float32, or raise a ValueError that says what is wrong.
+    """Return ``image`` as (H, W, C) float32 in [0, 1], or raise a ValueError saying what is wrong.
 
-    Accepts (H, W) grayscale or (H, W, C) images with C in 1..4, finite values.
+    Accepts (H, W) grayscale or (H, W, C) images with C in 1..4 and finite values. Values are
+    converted by one rule: unsigned integer images (uint8, uint16, ...) are divided by their
+    dtype's maximum (uint8: 255); boolean, signed integer and float images must already lie in
+    [0, 1] (a float image in 0..255 or with negative values is refused, not rescaled, since
+    its intended range cannot be known).
+
+    Raises:
+        ValueError: wrong number of dimensions or channels, smaller than 8x8, not real-valued,
+            NaN/inf, or values outside [0, 1] (for non-unsigned dtypes).
     """
     image = np.asarray(image)
     if image.ndim == 2:
@@ -39,12 +47,41 @@ def validate_image(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"image must have 1 to 4 channels (last axis), got shape {image.shape}")
     if min(image.shape[:2]) < 8:
         raise ValueError(f"image must be at least 8x8 pixels, got shape {image.shape[:2]}")
-    if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
+    if image.dtype != bool and (
+        not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating)
+    ):
         raise ValueError(f"image must be real-valued, got dtype {image.dtype}")
+    if np.issubdtype(image.dtype, np.unsignedinteger):
+        return (image / np.float32(np.iinfo(image.dtype).max)).astype(np.float32)
     image = image.astype(np.float32, copy=False)
     if not np.all(np.isfinite(image)):
         raise ValueError("image contains NaN or inf values")
+    low, high = float(image.min()), float(image.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"image values must be in [0, 1] (or an unsigned integer dtype such as uint8), got "
+            f"{image.dtype} values in [{low:.4g}, {high:.4g}]; e.g. divide a 0..255 image by 255"
+        )
     return image
+
+
+def validate_ground_truth(ground_truth: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Return a copy of ``ground_truth`` as (H, W) int64 labels >= 0, or raise a ValueError.
+
+    Args:
+        ground_truth: (H, W) integer instance labels, 0 = background.
+        image_shape: the image's shape; its first two entries must equal the labels' shape.
+    """
+    truth = np.asarray(ground_truth)
+    if truth.shape != tuple(image_shape[:2]):
+        raise ValueError(
+            f"ground truth shape {truth.shape} differs from the image's {tuple(image_shape[:2])}"
+        )
+    if not (np.issubdtype(truth.dtype, np.integer) or truth.dtype == bool):
+        raise ValueError(f"ground truth must hold integer labels, got dtype {truth.dtype}")
+    if truth.size and truth.min() < 0:
+        raise ValueError(f"ground truth labels must be >= 0, got minimum {truth.min()}")
+    return truth.astype(np.int64)
 
 
 class ImageSource(ABC):
@@ -320,16 +357,18 @@ class ArraySource(ImageSource):
     def __init__(self, images: list[np.ndarray], ground_truths: list[np.ndarray] | None = None):
         if len(images) == 0:
             raise ValueError("ArraySource needs at least one image")
-        self.images = [validate_image(image) for image in images]
+        # Copies: later changes to the caller's arrays must not change the dataset.
+        self.images = [np.array(validate_image(image)) for image in images]
         if ground_truths is not None:
             if len(ground_truths) != len(images):
                 raise ValueError(f"got {len(images)} images but {len(ground_truths)} ground truths")
+            truths = []
             for index, (image, truth) in enumerate(zip(self.images, ground_truths, strict=True)):
-                if np.shape(truth) != image.shape[:2]:
-                    raise ValueError(
-                        f"ground truth {index} has shape {np.shape(truth)}, "
-                        f"image has {image.shape[:2]}"
-                    )
+                try:
+                    truths.append(validate_ground_truth(truth, image.shape))
+                except ValueError as error:
+                    raise ValueError(f"ground truth {index}: {error}") from None
+            ground_truths = truths
         shapes = {image.shape for image in self.images}
         if len(shapes) != 1:
             raise ValueError(
@@ -343,5 +382,5 @@ class ArraySource(ImageSource):
 
     def sample(self, rng: np.random.Generator) -> Sample:
         index = int(rng.integers(len(self.images)))
-        truth = None if self.ground_truths is None else np.asarray(self.ground_truths[index])
+        truth = None if self.ground_truths is None else self.ground_truths[index]
         return Sample(self.images[index], truth)

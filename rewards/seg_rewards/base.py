@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seg_rewards.mapping import edge_rewards_from_objects
+from seg_rewards.mapping import action_from_node_labels, edge_rewards_from_objects
 
 
 def validate_segmentation(segmentation: np.ndarray) -> np.ndarray:
@@ -36,7 +36,8 @@ class RewardContext:
         action: (E,) edge weights in [0, 1] the agent chose (1 = cut), or None.
         image: the raw image (H, W) or (H, W, C), or None.
         ground_truth: (H, W) ground-truth labels (0 = background) when the image source has
-            them, else None. Only supervised rewards may use it.
+            them, else None. The one route by which ground truth reaches a reward; only
+            supervised rewards may use it.
     """
 
     segmentation: np.ndarray
@@ -46,6 +47,15 @@ class RewardContext:
     action: np.ndarray | None = None
     image: np.ndarray | None = None
     ground_truth: np.ndarray | None = None
+
+    def edge_action(self) -> np.ndarray:
+        """(E,) float64 action on every edge: ``action`` (its first E entries; the env pads
+        actions to ``max_edges``) or, when there is none, the partition's own action (1 where
+        the edge's two superpixels ended in different objects, 0 where they were merged)."""
+        edges = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        if self.action is not None:
+            return np.asarray(self.action, dtype=np.float64)[: len(edges)]
+        return action_from_node_labels(self.node_labels, edges)
 
 
 @dataclass

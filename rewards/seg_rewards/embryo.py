@@ -6,8 +6,10 @@ background lies inside and outside the ring.
 
 from __future__ import annotations
 
-from seg_rewards.compose import PriorReward, RadialGaussianWeighting
-from seg_rewards.priors import RadialOrientationPrior, TemplateBoxPrior, check_positive
+from seg_rewards._checks import check_positive
+from seg_rewards.prior_reward import PriorReward
+from seg_rewards.priors import RadialOrientationPrior, TemplateBoxPrior
+from seg_rewards.radial import RadialGaussianWeighting
 
 
 class EmbryoReward(RadialGaussianWeighting):

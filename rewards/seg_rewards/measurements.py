@@ -17,6 +17,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from seg_rewards.base import validate_segmentation
+from seg_rewards.mapping import dense_ids
 
 _SQRT_HALF = float(np.sqrt(0.5))
 
@@ -145,23 +146,8 @@ class Measurements:
     # ------------------------------------------------------------------ indexing
     @cached_property
     def _indexing(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        flat = self.segmentation.ravel()
-        if flat.size == 0:
-            return np.zeros(0, self.segmentation.dtype), np.zeros(0, np.int64), np.zeros(0, np.intp)
-        low, high = int(flat.min()), int(flat.max())
-        if low >= 0 and high < 4 * flat.size + 1024:
-            counts = np.bincount(flat.astype(np.intp, copy=False), minlength=high + 1)
-            present = counts > 0
-            labels = np.flatnonzero(present)
-            if labels.size == high + 1:
-                index = flat.astype(np.intp, copy=False)
-            else:
-                index = (np.cumsum(present) - 1)[flat]
-            area = counts[labels]
-        else:
-            labels, index, area = np.unique(flat, return_inverse=True, return_counts=True)
-            index = index.ravel()
-        return labels.astype(self.segmentation.dtype, copy=False), area.astype(np.int64), index
+        labels, index, area = dense_ids(self.segmentation, return_counts=True)
+        return labels, area, index
 
     @property
     def labels(self) -> np.ndarray:

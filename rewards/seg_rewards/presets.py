@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 
-from seg_rewards.compose import LargestIsBackground, PriorReward
-from seg_rewards.priors import ConvexityPrior, CountPrior, RoundnessPrior, SizePrior, check_positive
+from seg_rewards._checks import check_positive
+from seg_rewards.background import LargestIsBackground
+from seg_rewards.prior_reward import PriorReward
+from seg_rewards.priors import ConvexityPrior, CountPrior, RoundnessPrior, SizePrior
 
 
 def disk_prior_reward(
-    *, expected_count: int = 20, min_radius: float = 9.0, max_radius: float = 21.0
+    *,
+    expected_count: int = 20,
+    min_radius: float = 9.0,
+    max_radius: float = 21.0,
+    edge_rule: str = "max",
 ) -> PriorReward:
     """A Circles reward from the generic priors only (no circle Hough / circle-fit score).
 
@@ -17,6 +23,7 @@ def disk_prior_reward(
     range, Feret ratio of a disk, solid); the largest object is background and scores the
     count term of the good objects (``CountPrior`` gated by the foreground score), the
     structure of paper eqs. 5-8 as fixed in :class:`~seg_rewards.circles.CircleReward`.
+    ``edge_rule`` is :class:`PriorReward`'s (``"min"`` is ``CircleReward``'s default).
     """
     min_radius = check_positive("min_radius", min_radius)
     max_radius = check_positive("max_radius", max_radius)
@@ -31,4 +38,5 @@ def disk_prior_reward(
         shape,
         background=LargestIsBackground(),
         background_score=CountPrior(expected_count=expected_count, gate=shape),
+        edge_rule=edge_rule,
     )

@@ -14,62 +14,30 @@ order of ``measurements.labels``. Writing a new prior takes a few lines::
             return (m.axis_ratio <= self.max_ratio).astype(float)
 
 Priors combine with ``+`` / ``*`` and numbers: ``0.7 * a + 0.3 * b`` is a weighted mean
-(:class:`~seg_rewards.compose.WeightedSum`), ``a * b`` a product
-(:class:`~seg_rewards.compose.Product`). Turn a prior into an environment reward with
-:class:`~seg_rewards.compose.PriorReward` (or ``prior.as_reward(...)``).
+(:class:`~seg_rewards.prior_base.WeightedSum`), ``a * b`` a product
+(:class:`~seg_rewards.prior_base.Product`). Turn a prior into an environment reward with
+:class:`~seg_rewards.prior_reward.PriorReward`.
 """
 
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 from numbers import Real
-from typing import Any
 
 import numpy as np
 
+# The check_* helpers are re-exported here: custom priors import them from this module.
+from seg_rewards._checks import (  # noqa: F401
+    check_fraction,
+    check_non_negative,
+    check_positive,
+    check_range,
+)
+from seg_rewards.circle_score import check_circle_parameters, circle_scores_of_index
 from seg_rewards.measurements import Measurements
+from seg_rewards.prior_base import Prior
 
-# ---------------------------------------------------------------------------- validation
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def check_non_negative(name: str, value: Any) -> float:
-    """``value`` as float, or a ValueError naming ``name`` if it is not a finite number >= 0."""
-    value = _number(name, value)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def check_positive(name: str, value: Any) -> float:
-    """``value`` as float, or a ValueError naming ``name`` if it is not a finite number > 0."""
-    value = _number(name, value)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
-
-
-def check_fraction(name: str, value: Any) -> float:
-    """``value`` as float, or a ValueError naming ``name`` if it is not in [0, 1]."""
-    value = _number(name, value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return value
-
-
-def check_range(low_name: str, low: float, high_name: str, high: float) -> None:
-    """ValueError naming both arguments unless ``low <= high``."""
-    if low > high:
-        raise ValueError(f"{low_name} ({low!r}) must be <= {high_name} ({high!r})")
+# ---------------------------------------------------------------------------- helpers
 
 
 def ramp(value: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -84,75 +52,6 @@ def gaussian(deviation: np.ndarray, tolerance: float) -> np.ndarray:
     """``exp(-deviation^2 / (2 tolerance^2))`` (1 at 0, 0.61 at one tolerance)."""
     deviation = np.asarray(deviation, dtype=np.float64)
     return np.exp(-0.5 * (deviation / tolerance) ** 2)
-
-
-# ---------------------------------------------------------------------------- base class
-
-
-class Prior(ABC):
-    """Scores every object of a segmentation in [0, 1].
-
-    Subclasses set ``requires`` (names of the :class:`Measurements` attributes they read;
-    documentation and a check that they exist) and implement :meth:`score`. Constructor
-    arguments are keyword-only, validated at construction and stored as attributes of the
-    same name, which gives the default ``repr``.
-    """
-
-    requires: tuple[str, ...] = ()
-
-    @abstractmethod
-    def score(self, measurements: Measurements) -> np.ndarray:
-        """(M,) scores in [0, 1], one per object of ``measurements`` (order of its labels)."""
-
-    def __call__(self, measurements: Measurements) -> np.ndarray:
-        """Score once per :class:`Measurements` (cached), clipped to [0, 1], NaN -> 0."""
-
-        def compute() -> np.ndarray:
-            scores = np.asarray(self.score(measurements), dtype=np.float64)
-            if scores.shape != (measurements.n_objects,):
-                raise ValueError(
-                    f"{type(self).__name__}.score returned shape {scores.shape} for "
-                    f"{measurements.n_objects} objects"
-                )
-            return np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0)
-
-        return measurements.cached_score(self, compute)
-
-    def params(self) -> dict[str, Any]:
-        """Configuration shown by ``repr`` (public attributes by default)."""
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
-        return f"{type(self).__name__}({args})"
-
-    def as_reward(self, **kwargs: Any):
-        """This prior as an environment reward: ``PriorReward(self, **kwargs)``."""
-        from seg_rewards.compose import PriorReward
-
-        return PriorReward(self, **kwargs)
-
-    # Operators: number * prior and prior + prior build weighted means, prior * prior products.
-    def __add__(self, other: Any):
-        from seg_rewards.compose import WeightedSum
-
-        if not isinstance(other, Prior):
-            return NotImplemented
-        return WeightedSum._join(self, other)
-
-    def __mul__(self, other: Any):
-        from seg_rewards.compose import Product, WeightedSum
-
-        if isinstance(other, Prior):
-            return Product._join(self, other)
-        if isinstance(other, Real) and not isinstance(other, bool):
-            return WeightedSum(self, weights=[float(other)])
-        return NotImplemented
-
-    def __rmul__(self, other: Any):
-        if isinstance(other, Real) and not isinstance(other, bool):
-            return self.__mul__(other)
-        return NotImplemented
 
 
 # ---------------------------------------------------------------------------- priors
@@ -424,8 +323,8 @@ class CountPrior(Prior):
 class CircleScorePrior(Prior):
     """The circle score ``c`` of :class:`~seg_rewards.circles.CircleReward` (its geometric
     replacement of the paper's circle Hough transform: recall x precision of the object's
-    boundary on a fitted circle), as a prior. Keyword arguments are those of
-    ``CircleReward`` that shape the circle test (``min_radius``, ``max_radius``,
+    boundary on a fitted circle, :func:`seg_rewards.circle_score.circle_scores`), as a prior.
+    Keyword arguments are those of the circle test (``min_radius``, ``max_radius``,
     ``band_width``, ``radius_tolerance``)."""
 
     requires = ("segmentation",)
@@ -438,22 +337,14 @@ class CircleScorePrior(Prior):
         band_width: float = 2.0,
         radius_tolerance: float = 0.05,
     ) -> None:
-        from seg_rewards.circles import CircleReward
-
-        self._circle = CircleReward(
-            min_radius=min_radius,
-            max_radius=max_radius,
-            band_width=band_width,
-            radius_tolerance=radius_tolerance,
-            background=None,
+        self.min_radius, self.max_radius, self.band_width, self.radius_tolerance = (
+            check_circle_parameters(
+                min_radius=min_radius,
+                max_radius=max_radius,
+                band_width=band_width,
+                radius_tolerance=radius_tolerance,
+            )
         )
-        self.min_radius = self._circle.min_radius
-        self.max_radius = self._circle.max_radius
-        self.band_width = self._circle.band_width
-        self.radius_tolerance = self._circle.radius_tolerance
 
     def score(self, m: Measurements) -> np.ndarray:
-        labels, c = self._circle.circle_scores(m.segmentation)
-        if not np.array_equal(labels, m.labels):  # both are the sorted unique ids
-            raise RuntimeError("circle scores are not aligned with the measured objects")
-        return c
+        return circle_scores_of_index(m.index.reshape(m.shape), m.area, **self.params())

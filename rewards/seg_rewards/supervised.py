@@ -1,4 +1,10 @@
-"""A supervised reward from ground truth, for oracle comparisons and semi-supervised training."""
+"""A supervised reward from ground truth, for oracle comparisons and semi-supervised training,
+and the ground-truth projection helpers (contingency, majority labels, the ground-truth action)
+the environment shares.
+
+Ground truth reaches a reward by one route: ``RewardContext.ground_truth`` (the environment
+fills it from the image source every step; None when the source has none).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,9 @@ from typing import Any
 import numpy as np
 from skimage.measure import label as label_components
 
+from seg_rewards._checks import check_non_negative
 from seg_rewards.base import RewardContext, RewardResult, SegmentationReward
-from seg_rewards.mapping import dense_ids
-from seg_rewards.priors import check_non_negative
+from seg_rewards.mapping import action_from_node_labels, dense_ids
 
 
 def contingency(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -37,6 +43,28 @@ def majority_labels(superpixels: np.ndarray, ground_truth: np.ndarray) -> np.nda
     result = np.zeros(n, dtype=np.asarray(ground_truth).dtype)
     result[sp_ids[pa[first]]] = ids[pb[first]]
     return result
+
+
+def ground_truth_action(
+    edges: np.ndarray, superpixels: np.ndarray, ground_truth: np.ndarray
+) -> np.ndarray:
+    """The ideal action on a superpixel graph (the "sp gt" bound): cut (1.0) an edge iff its
+    two superpixels' majority ground-truth labels differ (:func:`majority_labels`), else 0.0.
+
+    Args:
+        edges: (E, 2) superpixel index pairs.
+        superpixels: (H, W) superpixel ids 0..N-1.
+        ground_truth: (H, W) ground-truth labels.
+
+    Returns:
+        (E,) float64.
+
+    Examples:
+        >>> truth = np.array([[1, 1, 2, 2]])
+        >>> ground_truth_action(np.array([[0, 1], [1, 2]]), np.array([[0, 1, 2, 2]]), truth)
+        array([0., 1.])
+    """
+    return action_from_node_labels(majority_labels(superpixels, ground_truth), edges)
 
 
 def best_iou(segmentation: np.ndarray, ground_truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,17 +96,14 @@ class SupervisedReward(SegmentationReward):
       its own for both terms;
     - ``r_edge = (edge_weight * agreement + object_weight * object) / (edge_weight + object_weight)``.
 
-    The ground truth is given at construction (``ground_truth=...``, for a fixed image) or per
-    episode with :meth:`set_ground_truth`; the wrapper
-    ``gym_superpixel_seg.wrappers.ProvideGroundTruth`` calls it on every ``reset`` from
-    ``info["ground_truth"]``. If the :class:`RewardContext` ever carries a ``ground_truth``
-    attribute, that takes precedence.
+    The ground truth comes from ``context.ground_truth`` (the environment passes its image
+    source's labels every step); a context without one is a ValueError. Outside an environment,
+    build the :class:`RewardContext` with ``ground_truth=...``.
     """
 
     def __init__(
         self,
         *,
-        ground_truth: np.ndarray | None = None,
         edge_weight: float = 0.5,
         object_weight: float = 0.5,
         split_background: bool = True,
@@ -88,31 +113,15 @@ class SupervisedReward(SegmentationReward):
         if not self.edge_weight + self.object_weight > 0:
             raise ValueError("edge_weight and object_weight must sum to a positive number")
         self.split_background = bool(split_background)
-        self._ground_truth: np.ndarray | None = None
-        self._majority_cache: tuple[Any, np.ndarray] | None = None
-        if ground_truth is not None:
-            self.set_ground_truth(ground_truth)
+        # (ground truth, superpixels, edges) -> (prepared ground truth, ground-truth action):
+        # one reset is scored many times (evaluations, several actions), by identity.
+        self._cache: tuple[Any, Any, Any, np.ndarray, np.ndarray] | None = None
 
     def __repr__(self) -> str:
-        truth = "set" if self._ground_truth is not None else "None"
         return (
             f"SupervisedReward(edge_weight={self.edge_weight:g}, "
-            f"object_weight={self.object_weight:g}, split_background={self.split_background}, "
-            f"ground_truth={truth})"
+            f"object_weight={self.object_weight:g}, split_background={self.split_background})"
         )
-
-    def set_ground_truth(self, ground_truth: np.ndarray | None) -> None:
-        """Use ``ground_truth`` ((H, W) integer labels, 0 = background) from now on."""
-        if ground_truth is not None:
-            ground_truth = np.asarray(ground_truth)
-            if ground_truth.ndim != 2 or not np.issubdtype(ground_truth.dtype, np.integer):
-                raise ValueError(
-                    f"ground_truth must be a 2-D integer label image, got {ground_truth.dtype} "
-                    f"array of shape {ground_truth.shape}"
-                )
-            ground_truth = self._prepare(ground_truth)
-        self._ground_truth = ground_truth
-        self._majority_cache = None
 
     def _prepare(self, ground_truth: np.ndarray) -> np.ndarray:
         """Give every connected component of the background (label 0) its own negative id."""
@@ -121,44 +130,50 @@ class SupervisedReward(SegmentationReward):
         components = label_components(ground_truth == 0, connectivity=1)
         return np.where(ground_truth == 0, -components, ground_truth).astype(np.int64)
 
-    def ground_truth_action(
-        self, superpixels: np.ndarray, edges: np.ndarray, ground_truth
-    ) -> np.ndarray:
-        cache = self._majority_cache
-        if cache is not None and cache[0] is superpixels and cache[1] is ground_truth:
-            majority = cache[2]
-        else:
-            majority = majority_labels(superpixels, ground_truth)
-            self._majority_cache = (superpixels, ground_truth, majority)
-        edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-        return (majority[edges[:, 0]] != majority[edges[:, 1]]).astype(np.float64)
+    def _prepared(self, context: RewardContext) -> tuple[np.ndarray, np.ndarray]:
+        """(prepared ground truth, ground-truth action) of ``context``, cached by identity."""
+        raw = context.ground_truth
+        cache = self._cache
+        if (
+            cache is not None
+            and cache[0] is raw
+            and cache[1] is context.superpixels
+            and cache[2] is context.edges
+        ):
+            return cache[3], cache[4]
+        if raw is None:
+            raise ValueError(
+                "SupervisedReward has no ground truth: the RewardContext's ground_truth is None "
+                "(the env's image source has no labels; outside an env pass ground_truth=... "
+                "to RewardContext)"
+            )
+        ground_truth = np.asarray(raw)
+        if ground_truth.ndim != 2 or not np.issubdtype(ground_truth.dtype, np.integer):
+            raise ValueError(
+                f"ground_truth must be a 2-D integer label image, got {ground_truth.dtype} "
+                f"array of shape {ground_truth.shape}"
+            )
+        if ground_truth.shape != np.shape(context.superpixels):
+            raise ValueError(
+                f"ground truth {ground_truth.shape} and superpixels "
+                f"{np.shape(context.superpixels)} differ in shape"
+            )
+        ground_truth = self._prepare(ground_truth)
+        target = ground_truth_action(context.edges, context.superpixels, ground_truth)
+        self._cache = (raw, context.superpixels, context.edges, ground_truth, target)
+        return ground_truth, target
 
     def __call__(self, context: RewardContext) -> RewardResult:
-        ground_truth = getattr(context, "ground_truth", None)
-        if ground_truth is None:
-            ground_truth = self._ground_truth
-        if ground_truth is None:
-            raise ValueError(
-                "SupervisedReward has no ground truth: pass ground_truth=..., call "
-                "set_ground_truth(), or wrap the env in gym_superpixel_seg.wrappers.ProvideGroundTruth"
-            )
-        elif ground_truth is not self._ground_truth:
-            ground_truth = self._prepare(np.asarray(ground_truth))
+        ground_truth, target = self._prepared(context)
         if ground_truth.shape != context.segmentation.shape:
             raise ValueError(
                 f"ground truth {ground_truth.shape} and segmentation "
                 f"{context.segmentation.shape} differ in shape"
             )
         edges = np.asarray(context.edges, dtype=np.int64).reshape(-1, 2)
-        node_labels = np.asarray(context.node_labels)
-        if context.action is not None:
-            action = np.asarray(context.action, dtype=np.float64)[: len(edges)]
-        else:
-            action = (node_labels[edges[:, 0]] != node_labels[edges[:, 1]]).astype(np.float64)
-        target = self.ground_truth_action(context.superpixels, edges, ground_truth)
-        agreement = 1.0 - np.abs(action - target)
+        agreement = 1.0 - np.abs(context.edge_action() - target)
         labels, iou = best_iou(context.segmentation, ground_truth)
-        position = np.searchsorted(labels, node_labels)
+        position = np.searchsorted(labels, np.asarray(context.node_labels))
         node_scores = iou[position]
         object_edge = np.maximum(node_scores[edges[:, 0]], node_scores[edges[:, 1]])
         total = self.edge_weight + self.object_weight
