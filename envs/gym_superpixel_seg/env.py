@@ -117,9 +117,10 @@ class SuperpixelSegEnv(gym.Env):
       edges; rows overlap and together cover every edge (see ``gym_superpixel_seg.subgraphs``).
 
     ## Rewards
-    ``reward(context)`` gives one reward per edge (for object rewards: the max of the two
-    superpixels' object scores); a subgraph's reward is the mean of its edges' rewards. The
-    scalar reward is the mean over all subgraphs of all sizes (0.0 if the graph has no edge).
+    ``reward(context)`` gives one reward per edge (for object rewards: the two superpixels'
+    object scores combined by the reward's ``edge_rule``, e.g. the min for ``CircleReward``);
+    a subgraph's reward is the mean of its edges' rewards. The scalar reward is the mean over
+    all subgraphs of all sizes (0.0 if the graph has no edge).
     ``info["subgraph_rewards"]`` holds ``{k: (S_k,) rewards}`` in the row order of
     ``obs["subgraphs"][k]``; ``info["graph"]`` holds ``node_labels``, ``edge_rewards`` and
     ``superpixel_rewards``. Graph-sized info values are :class:`RaggedInfo` mappings, so that
