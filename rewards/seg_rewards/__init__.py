@@ -36,7 +36,26 @@ from seg_rewards.priors import (
 )
 from seg_rewards.supervised import SupervisedReward
 
+# isort: split
+# Built from the names above (imported from this package), so imported last.
+from seg_rewards.microscopy import (
+    BoundaryContrastPrior,
+    BrightShareBackgroundPrior,
+    DiameterPrior,
+    MembraneReward,
+    NucleiReward,
+    RimPrior,
+    SaddlePrior,
+)
+
 __all__ = [
+    "SaddlePrior",
+    "RimPrior",
+    "NucleiReward",
+    "MembraneReward",
+    "DiameterPrior",
+    "BrightShareBackgroundPrior",
+    "BoundaryContrastPrior",
     "AnyBackground",
     "AxisRatioPrior",
     "BackgroundRule",
