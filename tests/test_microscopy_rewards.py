@@ -277,3 +277,22 @@ def test_membrane_reward_alignment_on_dev_images():
     )
     for name in ("all-merge", "all-cut", "random", "20%-flipped"):
         assert table.win_rate(name) == 1.0, name
+
+
+def test_load_labelled_folder_matches_stems_and_names_bad_files(tmp_path):
+    import imageio.v3 as iio
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    image, label = synthetic_nuclei(0)
+    iio.imwrite(tmp_path / "images" / "a.png", (image * 255).astype(np.uint8))
+    iio.imwrite(tmp_path / "labels" / "a.tif", label.astype(np.uint16))
+    iio.imwrite(tmp_path / "images" / "b.png", (image * 255).astype(np.uint8))  # no labels
+    names, images, labels = load_labelled_folder(tmp_path / "images", tmp_path / "labels")
+    assert names == ["a.png"]
+    assert images[0].min() == 0.0 and images[0].max() == 1.0
+    assert np.array_equal(labels[0], label)
+    (tmp_path / "images" / "c.png").write_bytes(b"not an image")
+    (tmp_path / "labels" / "c.png").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="c.png"):
+        load_labelled_folder(tmp_path / "images", tmp_path / "labels")

@@ -485,6 +485,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--crop", type=int, help="central SxS crop of every image")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--beta", type=float, default=0.5)
+    parser.add_argument(
+        "--metric", help="metric column and Spearman target (default: msa for nuclei, sbd else)"
+    )
     args = parser.parse_args(argv)
 
     reward, background, superpixel_spec = _preset(args.preset)
@@ -512,7 +515,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         metrics_background=background,
         progress=print,
     )
-    print(format_alignment_table(table))
+    metric = args.metric or ("msa" if args.preset == "nuclei" else "sbd")
+    print(format_alignment_table(table, metric=metric))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ and has no pairs. The pairs are computed once per step and shared by all priors.
   above-Otsu pixels it holds (1 up to ``low``, 0 from ``high``): a background that swallowed
   nuclei is bad, however large it is. With a constant background score, merging everything
   into one "background" wins on real images (measured on DSB 2018; docs/rewards.md).
-- :class:`RimPrior`: along the boundary pairs that face a darker neighbour (one whose mean
-  intensity is below ``level`` x the object's peak), the midpoint ``(I_a + I_b) / 2`` relative
-  to the object's own peak should be ``level`` (annotators put the rim of a nucleus at about
-  half of its peak: IQR 0.40-0.58 on DSB 2018).
+- :class:`RimPrior`: the object's own pixels on boundary pairs that face a darker neighbour
+  (one whose mean intensity is below ``level`` x the object's peak) should sit at ``level`` x
+  the object's peak (annotators put the rim of a nucleus at about half of its peak: IQR
+  0.40-0.58 on DSB 2018).
 - :class:`BoundaryContrastPrior`: the pixels on both sides of an object's cuts are darker
   (``polarity="dark"``) or brighter (``"bright"``) than the object's mean: a cut should run
   along a rim, a valley or a membrane, not through a flat interior.
@@ -240,14 +240,16 @@ class BrightShareBackgroundPrior(Prior):
 class RimPrior(Prior):
     """The object's rim sits at ``level`` x its own peak intensity.
 
-    For every boundary pair ``(a, b)`` of the object that faces a darker neighbour (an object
-    whose mean intensity is below ``level`` x this object's peak), the midpoint
-    ``(I_a + I_b) / 2 / peak`` is compared with ``level``: ``gaussian(midpoint - level,
-    tolerance)``. The object's score is the mean over those pairs. Objects with no such pair
-    (nothing darker around them) score ``no_boundary_score``.
+    The rim pixels are the object's pixels on its boundary pairs that face a darker neighbour
+    (an object whose mean intensity is below ``level`` x this object's peak); each is compared
+    with ``level`` by ``gaussian(I / peak - level, tolerance)`` and the object scores the mean
+    over its rim pixels. Objects without such pixels (nothing darker around them) score
+    ``no_boundary_score``. On DSB 2018 the annotated nuclei's rim pixels sit at a median 0.47
+    of their peak (per-image IQR 0.38-0.56); the classic Otsu + watershed segmentation's at
+    0.37.
 
     Args:
-        level: rim intensity as a fraction of the object's peak (DSB 2018 annotations: ~0.5).
+        level: rim intensity as a fraction of the object's peak.
         tolerance: standard deviation of the gaussian, in fractions of the peak.
         smoothing: gaussian sigma in px of the image used for the peak.
         no_boundary_score: score of objects without a darker neighbour.
@@ -269,15 +271,13 @@ class RimPrior(Prior):
         self.no_boundary_score = check_fraction("no_boundary_score", no_boundary_score)
 
     def score(self, m: Measurements) -> np.ndarray:
-        inside, outside, pixel_in, pixel_out = _pairs(m)
-        gray = _gray(m)
-        value_in, value_out = gray[pixel_in], gray[pixel_out]
+        inside, outside, pixel_in, _ = _pairs(m)
         peak = np.maximum(_peak(m, self.smoothing), 1e-6)
         mean = m.mean_intensity.mean(axis=1)
         facing_dark = mean[outside] < self.level * peak[inside]
         inside = inside[facing_dark]
-        midpoint = 0.5 * (value_in[facing_dark] + value_out[facing_dark]) / peak[inside]
-        fit = gaussian(midpoint - self.level, self.tolerance)
+        relative = _gray(m)[pixel_in[facing_dark]] / peak[inside]
+        fit = gaussian(relative - self.level, self.tolerance)
         return _mean_per_object(fit, inside, m.n_objects, self.no_boundary_score)
 
 
