@@ -484,7 +484,9 @@ class MembraneReward(_EdgeRulePriorReward):
     Every object scores ``DiameterPrior * ConvexityPrior * BoundaryContrastPrior`` (times
     ``extra``); an edge gets the min of its two objects' scores. Size alone lets all-cut win
     on EM; the boundary contrast asks every cut to follow a membrane. Defaults fit ISBI 2012
-    EM (dark membranes; cell diameters 13-103 px for 90% of cells, solidity >= 0.64 for 95%).
+    EM (dark membranes; cell diameters 13-103 px for 90% of cells, solidity >= 0.64 for 95%;
+    boundary contrast of the annotated cells median 0.27, of ridge-watershed superpixels
+    inside cells median 0.13).
 
     Args:
         min_diameter, max_diameter: cell diameter range in px (equivalent disk).
@@ -505,8 +507,8 @@ class MembraneReward(_EdgeRulePriorReward):
         min_convexity: float = 0.5,
         convexity_for_full_score: float = 0.8,
         membrane: str = "dark",
-        min_contrast: float = 0.0,
-        contrast_for_full_score: float = 0.1,
+        min_contrast: float = 0.05,
+        contrast_for_full_score: float = 0.25,
         extra: tuple[Prior, ...] | list[Prior] = (),
         edge_rule: str = "min",
     ) -> None:
