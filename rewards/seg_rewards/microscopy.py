@@ -136,9 +136,9 @@ def _peak(m: Measurements, smoothing: float = 1.0) -> np.ndarray:
     def compute() -> np.ndarray:
         if m.n_objects == 0:
             return np.zeros(0)
-        smooth = _smoothed(m, smoothing)
-        peaks = ndimage.maximum(smooth, m.index, np.arange(m.n_objects))
-        return np.asarray(peaks, dtype=np.float64)
+        peaks = np.full(m.n_objects, -np.inf)
+        np.maximum.at(peaks, m.index, _smoothed(m, smoothing))  # unbuffered, fast in numpy 2
+        return peaks
 
     return m.cached_score(key, compute)
 
@@ -410,9 +410,9 @@ def _product(priors: list[Prior]) -> Prior:
 class NucleiReward(_EdgeRulePriorReward):
     """Fluorescence nuclei on a dark background.
 
-    Foreground objects score ``DiameterPrior * ConvexityPrior * ContrastPrior("brighter")``
-    times any of the optional priors switched on (``rim``, ``boundary_contrast``, ``saddle``)
-    and ``extra``; the largest object is the background and scores
+    Foreground objects score ``DiameterPrior * ConvexityPrior * ContrastPrior("brighter") *
+    BoundaryContrastPrior`` times the optional priors switched on (``rim``, ``saddle``) and
+    ``extra``; the largest object is the background and scores
     :class:`BrightShareBackgroundPrior`; an edge gets the min of its two objects' scores.
     The defaults fit DSB 2018 fluorescence nuclei (ground-truth diameters 8-47 px for 90% of
     nuclei, solidity >= 0.83 for 95%).
@@ -426,9 +426,11 @@ class NucleiReward(_EdgeRulePriorReward):
         background_share: (low, high) of :class:`BrightShareBackgroundPrior`.
         rim: ``None`` (off) or the rim level as a fraction of each nucleus's peak
             (:class:`RimPrior`).
-        boundary_contrast: switch :class:`BoundaryContrastPrior` (cuts darker than the
-            nucleus, relative) on.
-        saddle: switch :class:`SaddlePrior` on.
+        boundary_contrast: multiply :class:`BoundaryContrastPrior` (cuts darker than the
+            nucleus, relative, ramp 0-0.3) in (default; on DSB dev it lowered the share of
+            images where the classic pipeline out-scores the ground truth from 56% to 51%).
+        rim, saddle: off by default: measured on DSB dev, neither made the ground truth beat
+            the classic pipeline more often (docs/rewards.md).
         extra: more priors to multiply into the foreground score.
         edge_rule: ``"min"`` (default), ``"max"`` or ``"mean"``.
 
@@ -449,7 +451,7 @@ class NucleiReward(_EdgeRulePriorReward):
         contrast_for_full_score: float = 0.15,
         background_share: tuple[float, float] = (0.1, 0.3),
         rim: float | None = None,
-        boundary_contrast: bool = False,
+        boundary_contrast: bool = True,
         saddle: bool = False,
         extra: tuple[Prior, ...] | list[Prior] = (),
         edge_rule: str = "min",
