@@ -246,34 +246,26 @@ def test_harness_rejects_bad_input():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (DATA / "dsb2018-fluo").is_dir(), reason="no ../shared/data")
-def test_nuclei_reward_alignment_on_dev_images():
-    nuclei_superpixels = pytest.importorskip("gym_superpixel_seg.microscopy").nuclei_superpixels
-
-    folder = DATA / "dsb2018-fluo"
-    _, images, labels = load_labelled_folder(folder / "images", folder / "labels", limit=4)
-    table = reward_alignment(
-        NucleiReward(), images, labels, superpixel_fn=nuclei_superpixels, compute_metrics=False
+@pytest.mark.parametrize(
+    ("folder", "reward", "recipe", "crop"),
+    [
+        ("dsb2018-fluo", NucleiReward, "nuclei_superpixels", None),
+        ("isbi2012-em", MembraneReward, "membrane_superpixels", 256),
+    ],
+)
+def test_presets_align_on_dev_images(folder, reward, recipe, crop):
+    """On a few dev images the ground truth beats all-merge, all-cut, random and 20%-flipped."""
+    if not (DATA / folder).is_dir():
+        pytest.skip("no ../shared/data")
+    superpixel_fn = getattr(pytest.importorskip("gym_superpixel_seg.microscopy"), recipe)
+    _, images, labels = load_labelled_folder(
+        DATA / folder / "images", DATA / folder / "labels", limit=3
     )
-    for name in ("all-merge", "all-cut", "random", "20%-flipped"):
-        assert table.win_rate(name) == 1.0, name
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not (DATA / "isbi2012-em").is_dir(), reason="no ../shared/data")
-def test_membrane_reward_alignment_on_dev_images():
-    membrane_superpixels = pytest.importorskip("gym_superpixel_seg.microscopy").membrane_superpixels
-
-    folder = DATA / "isbi2012-em"
-    _, images, labels = load_labelled_folder(folder / "images", folder / "labels", limit=3)
-    crops = [image[:256, :256] for image in images]
-    crop_labels = [label[:256, :256] for label in labels]
+    if crop:
+        images = [image[:crop, :crop] for image in images]
+        labels = [label[:crop, :crop] for label in labels]
     table = reward_alignment(
-        MembraneReward(),
-        crops,
-        crop_labels,
-        superpixel_fn=membrane_superpixels,
-        compute_metrics=False,
+        reward(), images, labels, superpixel_fn=superpixel_fn, compute_metrics=False
     )
     for name in ("all-merge", "all-cut", "random", "20%-flipped"):
         assert table.win_rate(name) == 1.0, name
