@@ -400,7 +400,12 @@ class _EdgeRulePriorReward(PriorReward):
         return f"{type(self).__name__}({self.foreground!r}, edge_rule={self.edge_rule!r})"
 
 
-def _product(priors: list[Prior]) -> Prior:
+def _product(priors: list[Prior], extra: tuple[Prior, ...] | list[Prior] = ()) -> Prior:
+    """The product of ``priors`` and the user's ``extra`` priors (validated)."""
+    for prior in extra:
+        if not isinstance(prior, Prior):
+            raise ValueError(f"extra must hold Prior instances, got {prior!r}")
+    priors = [*priors, *extra]
     result = priors[0]
     for prior in priors[1:]:
         result = result * prior
@@ -467,13 +472,9 @@ class NucleiReward(_EdgeRulePriorReward):
             priors.append(BoundaryContrastPrior(polarity="dark", relative=True, high=0.3))
         if saddle:
             priors.append(SaddlePrior())
-        for prior in extra:
-            if not isinstance(prior, Prior):
-                raise ValueError(f"extra must hold Prior instances, got {prior!r}")
-            priors.append(prior)
         low, high = background_share
         super().__init__(
-            _product(priors),
+            _product(priors, extra),
             background=LargestIsBackground(),
             background_score=BrightShareBackgroundPrior(low=low, high=high),
             edge_rule=edge_rule,
@@ -521,8 +522,4 @@ class MembraneReward(_EdgeRulePriorReward):
                 polarity=membrane, low=min_contrast, high=contrast_for_full_score
             ),
         ]
-        for prior in extra:
-            if not isinstance(prior, Prior):
-                raise ValueError(f"extra must hold Prior instances, got {prior!r}")
-            priors.append(prior)
-        super().__init__(_product(priors), edge_rule=edge_rule)
+        super().__init__(_product(priors, extra), edge_rule=edge_rule)
