@@ -31,6 +31,8 @@ _ENVIRONMENTS = {
     "SuperpixelSeg-Circles-v0": "gym_superpixel_seg.circles:CirclesEnv",
     "SuperpixelSeg-CirclesShape-v0": "gym_superpixel_seg.circles:CirclesShapeEnv",
     "SuperpixelSeg-Embryo-v0": "gym_superpixel_seg.embryo:EmbryoEnv",
+    "SuperpixelSeg-Nuclei-v0": "gym_superpixel_seg.microscopy_envs:NucleiEnv",
+    "SuperpixelSeg-Membranes-v0": "gym_superpixel_seg.microscopy_envs:MembranesEnv",
 }
 
 for _env_id, _entry_point in _ENVIRONMENTS.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from gymnasium import spaces
 from gym_superpixel_seg.graph import (
     EDGE_FEATURE_NAMES,
     NODE_FEATURE_NAMES,
+    GraphFeatures,
     SuperpixelGraph,
     build_graph,
     superpixel_rag,
@@ -161,6 +163,7 @@ class SuperpixelSegEnv(gym.Env):
         solver: str = "kernighan-lin",
         pixel_feature_fn: Callable[[np.ndarray], np.ndarray] | None = None,
         n_pixel_features: int = 0,
+        graph_features: GraphFeatures | None = None,
         compute_metrics: bool = True,
         metrics_background: str | None = "largest",
         render_mode: str | None = None,
@@ -186,21 +189,30 @@ class SuperpixelSegEnv(gym.Env):
         self.beta = float(beta)
         self.solver = solver
         self.pixel_feature_fn = pixel_feature_fn
+        self.n_pixel_features = int(n_pixel_features)
+        self.graph_features = graph_features
         self.compute_metrics = compute_metrics
         self.metrics_background = metrics_background
         self.render_mode = render_mode
 
         height, width, channels = source.image_shape
-        n_node_features = channels + len(NODE_FEATURE_NAMES) + int(n_pixel_features)
+        if graph_features is None:
+            n_node_features = channels + len(NODE_FEATURE_NAMES) + int(n_pixel_features)
+            n_edge_features = len(EDGE_FEATURE_NAMES)
+        else:
+            n_node_features = len(graph_features.node_feature_names) + int(n_pixel_features)
+            n_edge_features = len(graph_features.edge_feature_names)
         self.action_space = spaces.Box(0.0, 1.0, shape=(self.max_edges,), dtype=np.float32)
         self.observation_space = spaces.Dict(
             {
                 "graph": spaces.Graph(
                     node_space=spaces.Box(-np.inf, np.inf, (n_node_features,), np.float32),
-                    edge_space=spaces.Box(-np.inf, np.inf, (len(EDGE_FEATURE_NAMES),), np.float32),
+                    edge_space=spaces.Box(-np.inf, np.inf, (n_edge_features,), np.float32),
                 ),
                 "image": spaces.Box(0.0, 1.0, (height, width, channels), np.float32),
-                "superpixels": spaces.Box(0, height * width - 1, (height, width), np.int64),
+                # -1 marks padding: whole images smaller than the source's largest (see
+                # _observation).
+                "superpixels": spaces.Box(-1, height * width - 1, (height, width), np.int64),
                 "subgraphs": spaces.Dict(
                     {
                         k: spaces.Sequence(
@@ -228,10 +240,7 @@ class SuperpixelSegEnv(gym.Env):
         super().reset(seed=seed)
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        if options and "sample" in options:
-            sample = _validated_copy(options["sample"], self.observation_space["image"].shape)
-        else:
-            sample = self.source.sample(self.np_random)
+        sample = self._draw_sample(options or {})
         timings["source"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -251,6 +260,11 @@ class SuperpixelSegEnv(gym.Env):
             None if self.pixel_feature_fn is None else self.pixel_feature_fn(sample.image)
         )
         graph = build_graph(superpixels, sample.image, pixel_features=pixel_features, rag=rag)
+        if self.graph_features is not None:
+            nodes, edges = self.graph_features(sample.image, superpixels, graph.edges)
+            if pixel_features is not None:  # pooled embeddings: the last columns of build_graph's
+                nodes = np.hstack([nodes, graph.node_features[:, -self.n_pixel_features :]])
+            graph = dataclasses.replace(graph, node_features=nodes, edge_features=edges)
         timings["graph"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -271,17 +285,45 @@ class SuperpixelSegEnv(gym.Env):
             info["ground_truth"] = sample.ground_truth.copy()
         return self._observation(), info
 
+    def _draw_sample(self, options: dict[str, Any]) -> Sample:
+        """The image of this episode: ``options["sample"]``, the source's ``options["index"]``-th
+        image (sources with an image list, e.g. :class:`~gym_superpixel_seg.folder.FolderSource`;
+        a random crop of it if the source crops), or a random draw of the source."""
+        if "sample" in options:
+            return _validated_copy(options["sample"], self.observation_space["image"].shape)
+        if "index" in options:
+            if "index" not in inspect.signature(self.source.sample).parameters:
+                raise ValueError(
+                    f"reset option 'index' needs a source with a list of images; "
+                    f"{type(self.source).__name__} has none"
+                )
+            index = options["index"]
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise ValueError(f"reset option 'index' must be an integer, got {index!r}")
+            return self.source.sample(self.np_random, index=int(index))
+        return self.source.sample(self.np_random)
+
     def _observation(self) -> dict[str, Any]:
         # Fresh copies every call: users may keep and modify what they were given.
         graph = self._graph
+        image, superpixels = self._sample.image, self._superpixels.astype(np.int64)
+        height, width = self.observation_space["image"].shape[:2]
+        if image.shape[:2] != (height, width):
+            # A whole image smaller than the largest of its source (crop_size=None): pad at the
+            # bottom and right, image with 0 and superpixels with -1.
+            pad = ((0, height - image.shape[0]), (0, width - image.shape[1]))
+            image = np.pad(image, (*pad, (0, 0)))
+            superpixels = np.pad(superpixels, pad, constant_values=-1)
+        else:
+            image = image.copy()
         return {
             "graph": spaces.GraphInstance(
                 nodes=graph.node_features.copy(),
                 edges=graph.edge_features.copy(),
                 edge_links=graph.edges.copy(),
             ),
-            "image": self._sample.image.copy(),
-            "superpixels": self._superpixels.astype(np.int64),
+            "image": image,
+            "superpixels": superpixels,
             "subgraphs": {k: rows.copy() for k, rows in self._subgraphs.items()},
         }
 
@@ -400,6 +442,13 @@ class SuperpixelSegEnv(gym.Env):
         if self._sample.ground_truth is None:
             raise ValueError("this image source provides no ground truth")
         return ground_truth_action(self._graph.edges, self._superpixels, self._sample.ground_truth)
+
+    @property
+    def current_image(self) -> np.ndarray:
+        """A copy of this episode's (H, W, C) image in [0, 1], unpadded (after reset)."""
+        if self._sample is None:
+            raise RuntimeError("call reset() first")
+        return self._sample.image.copy()
 
     @property
     def graph(self) -> SuperpixelGraph:

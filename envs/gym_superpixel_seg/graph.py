@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from bioimage_cpp.filters import gaussian_gradient_magnitude
@@ -12,6 +13,29 @@ from elf.segmentation.features import compute_boundary_mean_and_length, compute_
 NODE_FEATURE_NAMES = ("size", "radius", "sin_angle", "cos_angle")
 #: Names of the edge features, in column order.
 EDGE_FEATURE_NAMES = ("boundary_mean", "boundary_length", "colour_distance")
+
+
+class GraphFeatures(Protocol):
+    """Node and edge features an environment computes instead of :func:`build_graph`'s.
+
+    An implementation names its columns (the observation space's widths come from the names)
+    and computes them for a graph, e.g.
+    :class:`gym_superpixel_seg.microscopy_features.RichFeatures`. It must be picklable (a
+    class instance, not a closure) so that environments can be sent to worker processes.
+    """
+
+    @property
+    def node_feature_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def edge_feature_names(self) -> tuple[str, ...]: ...
+
+    def __call__(
+        self, image: np.ndarray, superpixels: np.ndarray, edges: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(node_features (N, F), edge_features (E, G))`` float32 for (H, W, C) ``image``,
+        (H, W) consecutive ``superpixels`` and (E, 2) ``edges`` in the RAG's order."""
+        ...
 
 
 @dataclass

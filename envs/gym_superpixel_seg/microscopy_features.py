@@ -33,6 +33,9 @@ gives 0 for every Otsu-relative column.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from bioimage_cpp.filters import (
     gaussian_gradient_magnitude,
@@ -346,3 +349,52 @@ def _node_features(
 EDGE_FEATURE_NAMES = edge_feature_names()
 #: Node feature names without pixel channels (see :func:`node_feature_names` for channels).
 NODE_FEATURE_NAMES = node_feature_names()
+
+
+@dataclass(frozen=True)
+class RichFeatures:
+    """:func:`rich_graph_features` as an environment's ``graph_features`` (a
+    :class:`~gym_superpixel_seg.graph.GraphFeatures`), with optional label-free pixel channels.
+
+    Args:
+        channel_fn: image -> (H, W, D) pixel channels in a fixed range, e.g.
+            ``functools.partial(nuclei_channels, scale=1.0)`` (picklable), or None.
+        channel_names: the D names of those channels.
+        scale: object scale of the filters.
+
+    Examples:
+        >>> import functools
+        >>> from gym_superpixel_seg.microscopy import MEMBRANE_CHANNEL_NAMES, membrane_channels
+        >>> features = RichFeatures(membrane_channels, MEMBRANE_CHANNEL_NAMES)
+        >>> len(features.edge_feature_names) == len(edge_feature_names(("ridge",)))
+        True
+    """
+
+    channel_fn: Callable[[np.ndarray], np.ndarray] | None = None
+    channel_names: tuple[str, ...] = ()
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if (self.channel_fn is None) != (len(self.channel_names) == 0):
+            raise ValueError("give channel_fn and channel_names together, or neither")
+
+    @property
+    def node_feature_names(self) -> tuple[str, ...]:
+        return node_feature_names(tuple(self.channel_names))
+
+    @property
+    def edge_feature_names(self) -> tuple[str, ...]:
+        return edge_feature_names(tuple(self.channel_names))
+
+    def __call__(
+        self, image: np.ndarray, superpixels: np.ndarray, edges: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        channels = None
+        if self.channel_fn is not None:
+            channels = np.asarray(self.channel_fn(image), dtype=np.float32)
+            if channels.ndim != 3 or channels.shape[2] != len(self.channel_names):
+                raise ValueError(
+                    f"channel_fn returned shape {channels.shape}; expected (H, W, "
+                    f"{len(self.channel_names)}) for channels {self.channel_names}"
+                )
+        return rich_graph_features(image, superpixels, edges, channels, scale=self.scale)
