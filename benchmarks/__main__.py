@@ -6,12 +6,15 @@ Suites:
     throughput   env reset/step breakdown, multicut solvers side by side, scaling with image
                  size and superpixel count.
     training     reward and held-out SBD against wall time for a training run.
+    shift        agent, best label-free baselines and ground-truth action under Circles
+                 generator changes (noise, texture, 512x512).
 
 Examples:
     python -m benchmarks run quality --env SuperpixelSeg-Circles-v0 --seeds 20
     python -m benchmarks run quality --data ../shared/data/dsb2018-fluo --out results/dsb
     python -m benchmarks run throughput --out results/throughput
     python -m benchmarks run training --steps 2000
+    python -m benchmarks run shift --seeds 20 --out results/shift
 
 Every run writes SUITE.md (tables), SUITE.json (every number, machine, packages, seeds,
 command line) and PNG figures to ``--out``.
@@ -28,7 +31,7 @@ from pathlib import Path
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-SUITES = ("quality", "throughput", "training")
+SUITES = ("quality", "throughput", "training", "shift")
 
 
 def parse_seeds(text: str, *, offset: int) -> list[int]:
@@ -65,12 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CKPT",
-        help="agent checkpoint (or pretrained:NAME); repeatable; needs the [agents] extra",
+        help="agent checkpoint (or pretrained:NAME); repeatable; needs the [agents] extra "
+        "(shift: pretrained:circles unless given)",
     )
     run.add_argument(
         "--seeds", default="20", help="evaluation seeds: COUNT (from 10000), A-B, or a,b,c"
     )
-    run.add_argument("--tune-seeds", default="10", help="tuning seeds: COUNT (from 500), A-B, a,b")
+    run.add_argument(
+        "--tune-seeds",
+        default="20",
+        help="tuning seeds: COUNT (from 500, default 500-519), A-B, a,b",
+    )
     run.add_argument("--tune", type=int, default=None, help="--data: first N images for tuning")
     run.add_argument("--limit", type=int, default=None, help="at most N evaluation images")
     run.add_argument(
@@ -85,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--image-size", type=int, default=None, help="env image side (Circles)")
     # training
     run.add_argument("--log", type=Path, default=None, help="training: CSV log of a finished run")
+    # shift
+    run.add_argument(
+        "--shifts", default=None, help="shift: comma-separated generator changes (default: all)"
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -123,6 +135,19 @@ def main(argv: list[str] | None = None) -> int:
             seeds=seeds,
             steps=args.steps,
             sizes=[int(s) for s in args.sizes.split(",")],
+            progress=progress,
+        )
+    elif args.suite == "shift":
+        from benchmarks.suites import shift
+
+        result = shift.run(
+            out=args.out,
+            env_id=args.env_id or "SuperpixelSeg-Circles-v0",
+            seeds=seeds,
+            tune_seeds=tune_seeds,
+            agents=args.agent or ["pretrained:circles"],
+            shifts=args.shifts.split(",") if args.shifts else tuple(shift.SHIFTS),
+            image_size=args.image_size,
             progress=progress,
         )
     else:

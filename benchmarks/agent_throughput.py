@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--baseline", default=BASELINE_REF, help="git ref or folder of the old code"
     )
+    parser.add_argument("--new", default=None, help="git ref or folder of the new code (this tree)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--updates", type=int, default=60, help="timed updates per learner run")
     parser.add_argument("--train-steps", type=int, default=0, help="end-to-end CLI runs (0: off)")

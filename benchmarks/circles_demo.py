@@ -1,8 +1,15 @@
-"""Quick-start main job: baselines (and the shipped agent, if installed) on Circles-v0.
+"""Quick-start main job: label-free baselines, the shipped agent (if installed) and the
+ground-truth action on Circles-v0.
 
-Prints a results table over 20 held-out seeds and writes a Figure-4-style PNG.
+Prints a results table over held-out seeds and writes a Figure-4-style PNG.
 
     python -m benchmarks.circles_demo [--seeds 20] [--out results]
+
+Baselines (``gym_superpixel_seg.baselines``): all-merge, all-cut, random, boundary multicut
+(beta tuned on seeds 500-519) and the two off-line colour baselines (multicut and k-means on the
+colour component orthogonal to the background's colour line, parameters tuned once on seeds
+500-519). On Circles the off-line colour multicut is the strongest label-free method: a result
+counts only against it.
 """
 
 from __future__ import annotations
@@ -18,39 +25,25 @@ import numpy as np
 import gym_superpixel_seg  # noqa: F401  (registers the environments)
 from benchmarks.baselines import (
     EvaluationResult,
-    all_cut,
-    all_merge,
-    boundary_multicut,
+    OffLineColourMulticut,
     evaluate,
     evaluate_superpixel_projection,
     ground_truth,
-    tune_beta,
-    uniform_random,
+    label_free_baselines,
 )
 
 EVALUATION_SEED_OFFSET = 10_000
-TUNING_SEEDS = range(500, 510)
+TUNING_SEEDS = range(500, 520)
 
 
 def agent_policy():
-    """The shipped pretrained agent as a policy, or None when the agent extra is not installed."""
-    try:
-        import stateless_sac
-    except ImportError:
-        return None
-    loader = getattr(stateless_sac, "pretrained", None)
-    if loader is None:
-        return None
-    try:
-        model = loader("circles")
-    except (FileNotFoundError, ValueError) as error:
-        print(f"(pretrained agent not available: {error})")
-        return None
+    """The shipped pretrained agent as a policy, or None when it is not available."""
+    from benchmarks.suites.quality import load_agent
 
-    def policy(env, obs, rng):
-        action, _ = model.predict(obs, deterministic=True)
-        return np.asarray(action)[: env.graph.n_edges]
-
+    loaded = load_agent("pretrained:circles")
+    if loaded is None:
+        return None
+    policy = loaded[1]
     policy.__name__ = "stateless SAC (pretrained)"
     return policy
 
@@ -82,21 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     env = gym.make("SuperpixelSeg-Circles-v0", render_mode="rgb_array").unwrapped
     seeds = range(EVALUATION_SEED_OFFSET, EVALUATION_SEED_OFFSET + args.seeds)
     start = time.perf_counter()
-    beta, _ = tune_beta(env, boundary_multicut, TUNING_SEEDS)
-    print(
-        f"boundary multicut: beta = {beta} (tuned on seeds {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1})"
-    )
-
-    methods = [
-        ("all-merge", all_merge, None),
-        ("all-cut", all_cut, None),
-        ("random", uniform_random, None),
-        (f"boundary multicut (beta={beta})", boundary_multicut, beta),
-        ("ground-truth action (sp gt bound)", ground_truth, None),
-    ]
+    methods = label_free_baselines(env, TUNING_SEEDS)
+    print(f"boundary multicut beta tuned on seeds {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1}")
     agent = agent_policy()
     if agent is not None:
-        methods.insert(4, (agent.__name__, agent, None))
+        methods.append((agent.__name__, agent, None))
+    methods.append(("ground-truth action (sp gt bound)", ground_truth, None))
     results = [evaluate(env, policy, seeds, name=name, beta=b) for name, policy, b in methods]
     results.append(evaluate_superpixel_projection(env, seeds))
     table = format_table(results)
@@ -104,13 +88,22 @@ def main(argv: list[str] | None = None) -> None:
     print(table)
     (args.out / "circles_demo.md").write_text(table + "\n")
 
-    figure_method = methods[4] if agent is not None else methods[-1]
-    obs, _ = env.reset(seed=seeds.start)
-    env.step(figure_method[1](env, obs, np.random.default_rng(0)))
-    figure = args.out / "circles_demo.png"
-    iio.imwrite(figure, env.render())
+    # circles_demo.png: the agent (or the colour multicut without one); *_colour.png: the
+    # colour multicut.
+    colour = next(row for row in methods if isinstance(row[1], OffLineColourMulticut))
+    shown = {"circles_demo_colour.png": colour}
+    shown["circles_demo.png"] = methods[-2] if agent is not None else colour
+    figures = []
+    for filename, (name, policy, beta) in shown.items():
+        obs, _ = env.reset(seed=seeds.start)
+        previous = env.beta
+        env.beta = previous if beta is None else beta
+        env.step(policy(env, obs, np.random.default_rng(0)))
+        env.beta = previous
+        iio.imwrite(args.out / filename, env.render())
+        figures.append(f"{args.out / filename} ({name})")
     print(
-        f"\nwrote {args.out / 'circles_demo.md'} and {figure} ({figure_method[0]}); "
+        f"\nwrote {args.out / 'circles_demo.md'}, {', '.join(figures)}; "
         f"{time.perf_counter() - start:.0f} s"
     )
 

@@ -172,3 +172,42 @@ def test_training_from_log(tmp_path):
     assert main(["run", "training", "--log", str(log), "--out", str(out)]) == 0
     data = check_report(out, "training")
     assert [row["sbd"] for row in data["rows"]] == [0.2, 0.4, 0.6]
+
+
+def test_shift_tiny(tmp_path):
+    out = tmp_path / "shift"
+    argv = ["run", "shift", "--seeds", "1", "--tune-seeds", "1", "--image-size", "96"]
+    argv += ["--shifts", "default,noise_std=0.10", "--out", str(out), "--no-progress"]
+    has_agent = importlib.util.find_spec("torch") is not None
+    if not has_agent:
+        argv += ["--agent", str(tmp_path / "nope.zip")]
+    assert main(argv) == 0
+    data = check_report(out, "shift")
+    markdown = (out / "shift.md").read_text()
+    assert "| method | default | noise_std=0.10 |" in markdown
+    assert data["setup"]["shifts"]["noise_std=0.10"] == {
+        "source_kwargs": {"noise_std": 0.1},
+        "image_size": 96,
+    }
+    summary = data["summary"]
+    methods = set(summary["default"])
+    assert "ground-truth action" in methods
+    assert any(m.startswith("off-line colour multicut") for m in methods)
+    assert any(m.startswith("boundary multicut") for m in methods)
+    assert any(m.startswith("agent ") for m in methods) == has_agent
+    if has_agent:
+        assert "agent / ground-truth action" in markdown
+    for shift in summary.values():
+        for row in shift.values():
+            assert 0 <= row["sbd"]["mean"] <= 1 and math.isfinite(row["msa"]["mean"])
+    # More noise makes the ground-truth action (the superpixels) worse, not better.
+    truth = {name: summary[name]["ground-truth action"]["sbd"]["mean"] for name in summary}
+    assert truth["noise_std=0.10"] < truth["default"]
+    assert (out / "shift_sbd.png").is_file()
+
+
+def test_shift_rejects_unknown_shift(tmp_path):
+    from benchmarks.suites import shift
+
+    with pytest.raises(ValueError, match="unknown shift"):
+        shift.run(out=tmp_path, shifts=["blur"], agents=(), seeds=[10_000], tune_seeds=[500])

@@ -66,13 +66,13 @@ def test_step_info(env):
     assert terminated is True and truncated is False
     segmentation = step_info["segmentation"]
     assert segmentation.shape == (256, 256)
-    assert np.array_equal(segmentation, step_info["node_labels"][obs["superpixels"]])
-    assert step_info["edge_rewards"].shape == (n_edges,)
+    assert np.array_equal(segmentation, step_info["graph"]["node_labels"][obs["superpixels"]])
+    assert step_info["graph"]["edge_rewards"].shape == (n_edges,)
     all_subgraph_rewards = np.concatenate(list(step_info["subgraph_rewards"].values()))
     assert reward == pytest.approx(all_subgraph_rewards.mean())
     for size, rewards in step_info["subgraph_rewards"].items():
         rows = obs["subgraphs"][size]
-        assert rewards == pytest.approx(step_info["edge_rewards"][rows].mean(axis=1))
+        assert rewards == pytest.approx(step_info["graph"]["edge_rewards"][rows].mean(axis=1))
     assert set(step_info["metrics"]) >= {"sbd", "vi_split", "vi_merge", "msa"}
     assert all(np.isfinite(value) for value in step_info["metrics"].values())
 
@@ -145,7 +145,7 @@ def test_every_solver_reproduces_the_ground_truth_partition(solver):
     env = gym.make("SuperpixelSeg-Circles-v0", solver=solver).unwrapped
     env.reset(seed=9)
     action = env.ground_truth_action()
-    node_labels = env.step(action)[4]["node_labels"]
+    node_labels = env.step(action)[4]["graph"]["node_labels"]
     edges = env.graph.edges
     cut = node_labels[edges[:, 0]] != node_labels[edges[:, 1]]
     # Every edge the action merges is merged (a consistent labelling has no violated cycle).

@@ -122,7 +122,7 @@ def test_cache_size_needs_a_finite_source_and_a_valid_size(source) -> None:
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="cache_size"):
             SuperpixelSegEnv(source, CircleReward(), cache_size=bad)
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(IndexError, match="out of range"):
         source.load(3)
 
 

@@ -72,7 +72,7 @@ def test_prior_shaping_mixes_edge_rewards(base_step):
     shaped = PriorShaping(env, SizePrior(min_area=100) * RoundnessPrior(), weight=0.5)
     _, reward, _, _, info = _step(shaped, action)
     _assert_consistent(reward, info)
-    assert not np.allclose(info["edge_rewards"], base["edge_rewards"])
+    assert not np.allclose(info["graph"]["edge_rewards"], base["graph"]["edge_rewards"])
     with pytest.raises(ValueError, match="weight"):
         PriorShaping(env, SizePrior(), weight=2.0)
 

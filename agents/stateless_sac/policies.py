@@ -334,20 +334,21 @@ def stack_critic_state_dict(state_dict: dict[str, Any], prefixes: Sequence[str])
 
 
 def stack_critic_optimizer_state(
-    state: dict[str, Any], n_critics: int, n_params: int
+    state: dict[str, Any], n_critics: int, n_params: int, keep_extra: bool = False
 ) -> dict[str, Any]:
     """Convert an optimiser state over ``n_critics`` separate critics to the stacked critics.
 
     Old parameter order: critic 0's ``n_params`` tensors, critic 1's, ..., then any extra
-    parameters (the U-Net of a Method 1 agent). New order: the ``n_params`` stacked tensors,
-    then the extras. Per-parameter tensors (e.g. Adam's moments) are stacked; scalars (the
-    step count) are taken from critic 0. A state that already has the new size is returned as is.
+    parameters (the U-Net of a Method 1 agent, which older versions also gave the critic
+    optimiser). New order: the ``n_params`` stacked tensors, then the extras if
+    ``keep_extra``. Per-parameter tensors (e.g. Adam's moments) are stacked; scalars (the step
+    count) are taken from critic 0. A state that does not have the old size is returned as is.
     """
     groups = state["param_groups"]
     n_old = sum(len(g["params"]) for g in groups)
     if len(groups) != 1 or n_old < n_critics * n_params or n_critics < 2:
         return state
-    n_extra = n_old - n_critics * n_params
+    n_extra = n_old - n_critics * n_params if keep_extra else 0
     old_ids = groups[0]["params"]
     old_state = state["state"]
     new_state: dict[int, Any] = {}
@@ -468,6 +469,9 @@ class GNNPolicy(BasePolicy):
         return self.unet is not None
 
     def _build(self, lr_schedule: Schedule) -> None:
+        # The Method 1 U-Net is shared by actor and critics; as SB3's SAC does with a shared
+        # features extractor, only the actor's optimizer (and loss) updates it: one optimizer
+        # state per parameter. The critic sees its features detached.
         extra = list(self.unet.parameters()) if self.unet is not None else []
         lr = lr_schedule(1)
         kwargs = fast_optimizer_kwargs(self.optimizer_class, self.optimizer_kwargs)
@@ -475,7 +479,7 @@ class GNNPolicy(BasePolicy):
             list(self.actor.parameters()) + extra, lr=lr, **kwargs
         )
         self.critic_optimizer = self.optimizer_class(
-            list(self.critics.parameters()) + extra, lr=lr, **kwargs
+            list(self.critics.parameters()), lr=lr, **kwargs
         )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -506,7 +510,10 @@ class GNNPolicy(BasePolicy):
         if name != "critic_optimizer":
             return state
         n_params = len(list(self.critics.parameters()))
-        return stack_critic_optimizer_state(state, self.n_critics, n_params)
+        n_current = sum(len(g["params"]) for g in self.critic_optimizer.param_groups)
+        return stack_critic_optimizer_state(
+            state, self.n_critics, n_params, keep_extra=n_current > n_params
+        )
 
     # ----------------------------------------------------------- network parts
     def node_features(self, batch: GraphBatch) -> torch.Tensor:
@@ -561,6 +568,32 @@ class GNNPolicy(BasePolicy):
     def forward(self, observation: GraphBatch, deterministic: bool = False) -> torch.Tensor:
         return self._predict(observation, deterministic)
 
+    def check_observation(self, observation: dict[str, Any]) -> None:
+        """Raise ValueError if ``observation`` does not fit this policy's observation space
+        (e.g. it comes from another env, or one with other pixel features)."""
+        if not isinstance(observation, dict) or "graph" not in observation:
+            raise ValueError(
+                f"expected an observation dict with a 'graph' entry, got {type(observation)}"
+            )
+        graph, space = observation["graph"], self.observation_space["graph"]
+        for name, values, width in (
+            ("node", graph.nodes, space.node_space.shape[0]),
+            ("edge", graph.edges, space.edge_space.shape[0]),
+        ):
+            got = np.shape(values)[1] if np.ndim(values) == 2 else np.shape(values)
+            if got != width:
+                raise ValueError(
+                    f"observation has {name} feature width {got}, this policy expects {width} "
+                    "(an observation of another env, or of one with other pixel features?)"
+                )
+        if self.uses_pixels:
+            expected = self.observation_space["image"].shape
+            if np.shape(observation.get("image")) != expected:
+                raise ValueError(
+                    f"observation image has shape {np.shape(observation.get('image'))}, this "
+                    f"policy's U-Net expects {expected}"
+                )
+
     def obs_to_batch(
         self, observations: Sequence[dict[str, Any]], with_subgraphs: bool = True
     ) -> GraphBatch:
@@ -587,6 +620,8 @@ class GNNPolicy(BasePolicy):
         observations = [observation] if single else list(observation)
         if not observations:
             return [], None
+        for obs in observations:
+            self.check_observation(obs)
         self.set_training_mode(False)
         with torch.no_grad():
             batch = self.obs_to_batch(observations, with_subgraphs=False)

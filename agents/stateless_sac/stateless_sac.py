@@ -24,6 +24,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.save_util import json_to_data
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn, TrainFreq
 from stable_baselines3.common.utils import should_collect_more_steps
 from stable_baselines3.common.vec_env import VecEnv
@@ -151,23 +152,19 @@ class StatelessSAC(OffPolicyAlgorithm):
         return GraphVecEnv([lambda: env])
 
     def _setup_model(self) -> None:
-        self._setup_lr_schedule()
-        self.set_random_seed(self.seed)
-        self.policy = self.policy_class(
-            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
-        ).to(self.device)
-        if self.replay_buffer is None:
-            self.replay_buffer = GraphReplayBuffer(
-                self.buffer_size,
-                self.observation_space,
-                self.action_space,
-                device=self.device,
-                n_envs=self.n_envs,
-                store_pixels=self.policy.uses_pixels,
-                seed=self.seed,
-            )
-        self._convert_train_freq()
-        self._warmup_rng = np.random.default_rng(self.seed)
+        # SB3's OffPolicyAlgorithm._setup_model builds lr schedule, seeds, replay buffer, policy
+        # and train frequency; it only needs to be told the buffer class and its options
+        # (also for checkpoints saved without them: SB3 would pick a DictReplayBuffer).
+        if self.replay_buffer_class is None:
+            self.replay_buffer_class = GraphReplayBuffer
+        self.replay_buffer_kwargs = {
+            "store_pixels": self.policy_kwargs.get("pixel_encoder") is not None,
+            "seed": self.seed,
+            **(self.replay_buffer_kwargs or {}),
+        }
+        super()._setup_model()
+        if getattr(self, "_warmup_rng", None) is None:  # a loaded model keeps its saved stream
+            self._warmup_rng = np.random.default_rng(self.seed)
         self.target_entropy_per_edge = (
             -1.0 if self.target_entropy == "auto" else float(self.target_entropy)
         )
@@ -282,6 +279,12 @@ class StatelessSAC(OffPolicyAlgorithm):
         """Collect one-step episodes and train; same arguments as SB3's ``learn``.
 
         ``log_interval`` counts episodes (= env steps) between logger dumps.
+
+        SB3's ``OffPolicyAlgorithm.learn`` is this loop plus a ``train`` call after every
+        rollout. Here the updates run inside :meth:`collect_rollouts`, while the env workers
+        step (``overlap_training``), and are decided there so that a checkpoint taken between
+        two steps holds everything the next step needs (bit-identical resume); SB3's
+        post-rollout call would train a second time, hence this override without it.
         """
         total_timesteps, callback = self._setup_learn(
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
@@ -327,9 +330,6 @@ class StatelessSAC(OffPolicyAlgorithm):
             new_obs, rewards, dones, infos = env.step_wait()
             self.num_timesteps += env.num_envs
             num_steps += 1
-            callback.update_locals(locals())
-            if not callback.on_step():
-                return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, False)
             self._update_info_buffer(infos, dones)
             for obs, action, info in zip(self._last_obs, actions, infos, strict=True):
                 replay_buffer.add_transition(obs, action, info["subgraph_rewards"])
@@ -341,6 +341,12 @@ class StatelessSAC(OffPolicyAlgorithm):
                 self._episode_num += 1
                 if log_interval is not None and self._episode_num % log_interval == 0:
                     self.dump_logs()
+            # Unlike SB3 (callback before storing), the callback runs once the step is
+            # complete: a checkpoint it writes, or a stop it asks for, then loses nothing and a
+            # resumed run continues exactly where this one was.
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, False)
         callback.on_rollout_end()
         return RolloutReturn(num_steps * env.num_envs, num_steps * env.num_envs, True)
 
@@ -378,9 +384,10 @@ class StatelessSAC(OffPolicyAlgorithm):
             rewards = {k: batch[reward_key(k)] for k in subgraphs}
 
             # critic, eq. 4: 1/|SG| sum 1/2 (Q_sg(s, a) - r_sg)^2, mean over sizes, summed
-            # over critics (= n_critics * the mean over critics and subgraphs)
+            # over critics (= n_critics * the mean over critics and subgraphs).
+            # The U-Net (Method 1) is trained by the actor only, so the critic gets x detached.
             x = policy.node_features(batch)
-            qs = policy.q_stacked(batch, x, batch.action, subgraphs=subgraphs)
+            qs = policy.q_stacked(batch, x.detach(), batch.action, subgraphs=subgraphs)
             per_size = [(qs[k] - rewards[k]).square().mean() for k in subgraphs]
             critic_loss = torch.stack(per_size).mean() * (0.5 * n_critics)
             policy.critic_optimizer.zero_grad()
@@ -388,8 +395,6 @@ class StatelessSAC(OffPolicyAlgorithm):
             policy.critic_optimizer.step()
 
             # actor, eq. 2: 1/|SG| sum [alpha sum_{e in sg} log pi(a_e|s) - Q_sg(s, a)]
-            if policy.uses_pixels:
-                x = policy.node_features(batch)
             alpha = self._ent_coef()
             action, log_prob = policy.sample(batch, x)
             policy.critics.requires_grad_(False)
@@ -448,6 +453,7 @@ class StatelessSAC(OffPolicyAlgorithm):
             if not path.exists():
                 raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
             _check_zip(path)
+            _check_policy_class(path)
         try:
             return BaseAlgorithm.load.__func__(  # type: ignore[attr-defined]
                 cls, path, env, device, custom_objects, print_system_info, force_reset, **kwargs
@@ -485,6 +491,23 @@ def _check_zip(path: pathlib.Path) -> None:
         )
 
 
+def _check_policy_class(path: pathlib.Path) -> None:
+    """Raise ValueError unless the SB3 zip at ``path`` holds a GNNPolicy (e.g. a PPO or SAC
+    model of SB3 itself would otherwise fail later with an AttributeError)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json_to_data(archive.read("data").decode())
+    except KeyError as e:
+        raise ValueError(f"{path} is not an SB3 model zip (it has no 'data' entry)") from e
+    policy_class = data.get("policy_class")
+    if not (isinstance(policy_class, type) and issubclass(policy_class, GNNPolicy)):
+        name = getattr(policy_class, "__qualname__", repr(policy_class))
+        raise ValueError(
+            f"{path} is not a StatelessSAC checkpoint: its policy is {name}, not a GNNPolicy "
+            "(load it with the algorithm that saved it)"
+        )
+
+
 def F_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: N802
     """Mean squared error (empty tensors give 0)."""
     if prediction.numel() == 0:
@@ -492,17 +515,30 @@ def F_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # no
     return ((prediction - target) ** 2).mean()
 
 
-def atomic_save(model: StatelessSAC, path: str | os.PathLike, with_buffer: bool = False) -> None:
-    """Save ``model`` to ``path`` (and its replay buffer next to it) via temp file + rename."""
+def atomic_save(model: StatelessSAC, path: str | os.PathLike) -> None:
+    """Save ``model`` to ``path`` via a temp file, fsync and rename: ``path`` is always either
+    the old or the new complete file. (Model + replay buffer: :mod:`stateless_sac.checkpoints`.)
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         model.save(f)
-    if with_buffer:
-        buf = path.with_name(path.stem + "_buffer.pkl")
-        buf_tmp = buf.with_name(buf.name + ".tmp")
-        with open(buf_tmp, "wb") as f:
-            pickle.dump(model.replay_buffer, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(buf_tmp, buf)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """fsync a directory so that renames in it survive a crash (no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

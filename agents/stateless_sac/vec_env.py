@@ -16,8 +16,11 @@ truth, before they are pickled in the worker.
 
 from __future__ import annotations
 
+import copy
 import multiprocessing as mp
+import pickle
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -57,11 +60,12 @@ def _trim_info(info: dict[str, Any], reward: float, start: float) -> dict[str, A
 #: entries a learner on env node features never reads (98% of the bytes of a Circles step).
 TRIMMED_OBS_KEYS = ("image", "superpixels")
 TRIMMED_RESET_INFO_KEYS = ("ground_truth",)
+#: (observation keys, reset-info keys) left out of what reset/step return.
+Drop = tuple[tuple[str, ...], tuple[str, ...]]
+NO_DROP: Drop = ((), ())
 
 
-def _trim(
-    obs: dict[str, Any], reset_info: dict[str, Any], drop: tuple[tuple[str, ...], tuple[str, ...]]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _trim(obs: dict[str, Any], reset_info: dict[str, Any], drop: Drop) -> tuple[dict, dict]:
     obs_keys, info_keys = drop
     if obs_keys:
         obs = {k: v for k, v in obs.items() if k not in obs_keys}
@@ -70,17 +74,77 @@ def _trim(
     return obs, reset_info
 
 
+def _reset(
+    env: gym.Env, seed: int | None, options: dict | None, drop: Drop = NO_DROP
+) -> tuple[Any, dict, dict]:
+    """``env.reset`` plus a record from which :func:`_replay_reset` repeats it exactly: the seed,
+    or (unseeded) a copy of the env's generator as it was before the reset drew from it."""
+    record = {
+        "seed": seed,
+        "options": options or None,
+        "np_random": None if seed is not None else copy.deepcopy(env.unwrapped.np_random),
+    }
+    obs, info = _trim(*env.reset(seed=seed, options=options or None), drop)
+    return obs, info, record
+
+
+def _replay_reset(env: gym.Env, record: dict, drop: Drop = NO_DROP) -> tuple[Any, dict, dict]:
+    if record["seed"] is None:
+        env.unwrapped.np_random = copy.deepcopy(record["np_random"])
+    return _reset(env, record["seed"], record["options"], drop)
+
+
 def _step_and_reset(
-    env: gym.Env, action: np.ndarray, drop: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
-) -> tuple[Any, float, dict, dict]:
+    env: gym.Env, action: np.ndarray, drop: Drop = NO_DROP
+) -> tuple[Any, float, dict, dict, dict]:
     start = time.perf_counter()
     _, reward, _, _, info = env.step(action)
     info = _trim_info(info, reward, start)
-    obs, reset_info = _trim(*env.reset(), drop)
-    return obs, float(reward), info, reset_info
+    obs, reset_info, record = _reset(env, None, None, drop)
+    return obs, float(reward), info, reset_info, record
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a worker process (the ``__cause__`` of the
+    exception re-raised in the learner)."""
+
+
+def _handle(env: gym.Env, cmd: str, data: Any, drop: Drop = NO_DROP) -> Any:
+    if cmd == "step":
+        return _step_and_reset(env, data, drop)
+    if cmd == "reset":
+        seed, options = data
+        return _reset(env, seed, options, drop)
+    if cmd == "replay_reset":
+        return _replay_reset(env, data, drop)
+    if cmd == "get_attr":
+        return getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data)
+    if cmd == "set_attr":
+        return setattr(env.unwrapped, data[0], data[1])
+    if cmd == "env_method":
+        name, args, kwargs = data
+        return getattr(env.unwrapped, name)(*args, **kwargs)
+    if cmd == "is_wrapped":
+        from stable_baselines3.common.env_util import is_wrapped
+
+        return is_wrapped(env, data)
+    raise NotImplementedError(f"unknown worker command {cmd!r}")
+
+
+def _error_message(error: BaseException) -> tuple[str, Any]:
+    """("error", (exception, traceback text)); an exception that cannot be pickled is sent as a
+    RuntimeError naming its type and message."""
+    text = traceback.format_exc()
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any pickling failure: send a description instead
+        error = RuntimeError(f"{type(error).__name__}: {error}")
+    return "error", (error, text)
 
 
 def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper) -> None:
+    """Serve commands until "close"; every reply is ("ok", result) or ("error", ...), and the
+    worker stays up after an error (the learner re-raises it and may go on)."""
     parent_remote.close()
     try:
         import torch
@@ -88,40 +152,56 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper)
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - torch is installed with the agent
         pass
-    env = env_fn_wrapper.var()
-    drop: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    env, failure = None, None
+    drop = NO_DROP
+    try:
+        env = env_fn_wrapper.var()
+    except Exception as error:  # noqa: BLE001 - reported to the learner on its first command
+        failure = _error_message(error)
     try:
         while True:
-            cmd, data = remote.recv()
-            if cmd == "step":
-                remote.send(_step_and_reset(env, data, drop))
-            elif cmd == "reset":
-                seed, options = data
-                remote.send(_trim(*env.reset(seed=seed, options=options or None), drop))
-            elif cmd == "trim":
-                drop = data
-                remote.send(None)
-            elif cmd == "get_attr":
-                remote.send(
-                    getattr(env.unwrapped, data) if not hasattr(env, data) else getattr(env, data)
-                )
-            elif cmd == "set_attr":
-                remote.send(setattr(env.unwrapped, data[0], data[1]))
-            elif cmd == "env_method":
-                name, args, kwargs = data
-                remote.send(getattr(env.unwrapped, name)(*args, **kwargs))
-            elif cmd == "is_wrapped":
-                from stable_baselines3.common.env_util import is_wrapped
-
-                remote.send(is_wrapped(env, data))
-            elif cmd == "close":
-                env.close()
+            try:
+                cmd, data = remote.recv()
+            except EOFError:  # the learner is gone
+                break
+            if cmd == "close":
+                if env is not None:
+                    env.close()
                 remote.close()
                 break
-            else:  # pragma: no cover
-                raise NotImplementedError(cmd)
+            if failure is not None:
+                remote.send(failure)
+                continue
+            if cmd == "trim":  # what to leave out of observations/reset infos from now on
+                drop = data
+                remote.send(("ok", None))
+                continue
+            try:
+                result = _handle(env, cmd, data, drop)
+            except Exception as error:  # noqa: BLE001 - re-raised in the learner
+                remote.send(_error_message(error))
+            else:
+                remote.send(("ok", result))
     except KeyboardInterrupt:  # pragma: no cover
         pass
+
+
+def _receive(remotes: Sequence[Any], indices: Sequence[int]) -> list[Any]:
+    """One reply from each of ``remotes`` (all of them, so the pipes stay in step), then
+    re-raise the first worker exception with its worker traceback as the cause."""
+    replies = []
+    for index, remote in zip(indices, remotes, strict=True):
+        try:
+            replies.append(remote.recv())
+        except (EOFError, ConnectionResetError) as error:
+            raise RuntimeError(
+                f"GraphVecEnv worker {index} died without a reply (killed or crashed)"
+            ) from error
+    for status, payload in replies:
+        if status == "error":
+            error, text = payload
+            raise error from WorkerTraceback(text)
+    return [payload for _, payload in replies]
 
 
 class GraphVecEnv(VecEnv):
@@ -132,6 +212,10 @@ class GraphVecEnv(VecEnv):
     :param n_workers: 0 runs all envs in this process; otherwise each env gets its own worker
         process (``n_workers`` must equal ``len(env_fns)``).
     :param start_method: multiprocessing start method ("forkserver", "spawn" or "fork").
+
+    An exception in a worker (env construction, reset, step, ...) is re-raised here with its
+    type and message and the worker's traceback as ``__cause__`` (:class:`WorkerTraceback`);
+    the worker keeps serving, so ``reset()`` continues after e.g. a bad action.
     """
 
     def __init__(
@@ -150,7 +234,9 @@ class GraphVecEnv(VecEnv):
         self.processes: list[Any] = []
         self.closed = False
         self._actions: list[np.ndarray] | None = None
-        self._drop: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        self._drop: Drop = NO_DROP
+        #: Per env, how to repeat its last reset exactly (see :meth:`replay_resets`).
+        self.reset_records: list[dict] = []
         if n_workers == 0:
             self.envs = [fn() for fn in env_fns]
             observation_space = self.envs[0].observation_space
@@ -166,27 +252,58 @@ class GraphVecEnv(VecEnv):
                 proc.start()
                 self.processes.append(proc)
                 child.close()
-            self.remotes[0].send(("get_attr", "observation_space"))
-            observation_space = self.remotes[0].recv()
-            self.remotes[0].send(("get_attr", "action_space"))
-            action_space = self.remotes[0].recv()
+            try:
+                for remote in self.remotes:
+                    remote.send(("get_attr", "observation_space"))
+                observation_space = _receive(self.remotes, range(len(self.remotes)))[0]
+                self.remotes[0].send(("get_attr", "action_space"))
+                action_space = _receive(self.remotes[:1], [0])[0]
+            except BaseException:
+                self.close()
+                raise
         super().__init__(len(env_fns), observation_space, action_space)
 
     # -------------------------------------------------------------- stepping
     def reset(self) -> list[dict[str, Any]]:
         if self.n_workers == 0:
             results = [
-                _trim(*env.reset(seed=self._seeds[i], options=self._options[i] or None), self._drop)
+                _reset(env, self._seeds[i], self._options[i], self._drop)
                 for i, env in enumerate(self.envs)
             ]
         else:
             for i, remote in enumerate(self.remotes):
                 remote.send(("reset", (self._seeds[i], self._options[i])))
-            results = [remote.recv() for remote in self.remotes]
+            results = _receive(self.remotes, range(self.num_envs))
         self._reset_seeds()
         self._reset_options()
-        self.reset_infos = [info for _, info in results]
-        return [obs for obs, _ in results]
+        return self._after_resets(results)
+
+    def _after_resets(self, results: list[tuple[Any, dict, dict]]) -> list[dict[str, Any]]:
+        self.reset_infos = [info for _, info, _ in results]
+        self.reset_records = [record for _, _, record in results]
+        return [obs for obs, _, _ in results]
+
+    def replay_resets(self, records: Sequence[dict]) -> list[dict[str, Any]]:
+        """Repeat the resets described by ``records`` (a saved :attr:`reset_records`): every
+        env returns the observation it returned then and its generator continues as it did.
+
+        Used to resume training bit-identically: the envs come back to where they were at a
+        checkpoint without pickling them or their observations. Pending ``seed()`` values
+        are dropped.
+        """
+        if len(records) != self.num_envs:
+            raise ValueError(f"got {len(records)} reset records for {self.num_envs} envs")
+        if self.n_workers == 0:
+            results = [
+                _replay_reset(env, r, self._drop) for env, r in zip(self.envs, records, strict=True)
+            ]
+        else:
+            for remote, record in zip(self.remotes, records, strict=True):
+                remote.send(("replay_reset", record))
+            results = _receive(self.remotes, range(self.num_envs))
+        self._reset_seeds()
+        self._reset_options()
+        return self._after_resets(results)
 
     def step_async(self, actions: Sequence[np.ndarray]) -> None:
         if len(actions) != self.num_envs:
@@ -205,11 +322,10 @@ class GraphVecEnv(VecEnv):
             ]
             self._actions = None
         else:
-            results = [remote.recv() for remote in self.remotes]
-        obs = [r[0] for r in results]
+            results = _receive(self.remotes, range(self.num_envs))
+        obs = self._after_resets([(r[0], r[3], r[4]) for r in results])
         rewards = np.array([r[1] for r in results], dtype=np.float32)
         infos = [r[2] for r in results]
-        self.reset_infos = [r[3] for r in results]
         return obs, rewards, np.ones(self.num_envs, dtype=bool), infos
 
     def trim_payload(
@@ -227,8 +343,7 @@ class GraphVecEnv(VecEnv):
         self._drop = (tuple(observation_keys), tuple(reset_info_keys))
         for remote in self.remotes:
             remote.send(("trim", self._drop))
-        for remote in self.remotes:
-            remote.recv()
+        _receive(self.remotes, range(len(self.remotes)))
 
     def close(self) -> None:
         if self.closed:
@@ -253,7 +368,7 @@ class GraphVecEnv(VecEnv):
         idx = list(self._get_indices(indices))
         for i in idx:
             self.remotes[i].send((cmd, data))
-        return [self.remotes[i].recv() for i in idx]
+        return _receive([self.remotes[i] for i in idx], idx)
 
     def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
         if self.n_workers == 0:
@@ -292,9 +407,17 @@ def make_graph_vec_env(
     env_id: str = "SuperpixelSeg-Circles-v0",
     n_envs: int = 2,
     env_kwargs: dict[str, Any] | None = None,
-    subprocess: bool = True,
+    subprocess: bool = False,
     start_method: str = "forkserver",
 ) -> GraphVecEnv:
-    """Build ``n_envs`` copies of ``env_id``; ``subprocess=True`` runs each in its own process."""
+    """Build ``n_envs`` copies of ``env_id``, like SB3's ``make_vec_env``.
+
+    The default runs them in this process (SB3's ``DummyVecEnv`` default);
+    ``subprocess=True`` runs each in its own worker process (SB3's ``SubprocVecEnv``), which
+    needs the calling script to have an ``if __name__ == "__main__":`` guard.
+
+    The result also serves SB3's ``evaluate_policy`` and ``EvalCallback``, which wrap a plain
+    Gymnasium env in a ``DummyVecEnv`` that cannot hold graph observations.
+    """
     fns = [EnvFactory(env_id, env_kwargs) for _ in range(n_envs)]
     return GraphVecEnv(fns, n_workers=n_envs if subprocess else 0, start_method=start_method)

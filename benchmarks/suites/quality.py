@@ -10,7 +10,9 @@ Two inputs:
 
 Methods: trained agents (``--agent``), the sp-gt upper bound (every superpixel gets its majority
 ground-truth label), all-merge, all-cut, uniform random weights, boundary-strength multicut
-(beta tuned), mutex watershed on boundary affinities (pixel level, repulsion scale tuned) and,
+(beta tuned), mutex watershed on boundary affinities (pixel level, repulsion scale tuned), for
+environments the two off-line colour baselines and the round-segment filter
+(``gym_superpixel_seg.baselines``) and,
 for nuclei-like data (ground truth with background 0), the classic gaussian smoothing + Otsu
 threshold + distance-transform seeded watershed.
 
@@ -28,25 +30,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bioimage_cpp.filters import gaussian_smoothing
-from elf.segmentation.features import compute_boundary_mean_and_length
-from elf.segmentation.mutex_watershed import mutex_watershed
 from elf.segmentation.watershed import distance_transform_watershed
-from scipy import ndimage
-from skimage.feature import peak_local_max
-from skimage.filters import threshold_otsu
-from skimage.segmentation import watershed as skimage_watershed
 from tqdm.auto import tqdm
 
 from benchmarks import baselines
-from benchmarks.report import markdown_table, mean_std
-from gym_superpixel_seg.graph import gradient_image
-from gym_superpixel_seg.metrics import segmentation_metrics
-from gym_superpixel_seg.superpixels import (
-    merge_small_segments,
-    mutex_watershed_superpixels,
-    relabel_consecutive,
+from benchmarks.baselines import (
+    MWS_GRID,
+    boundary_map_policy,
+    classic_nuclei,
+    gradient_boundaries,
+    membrane_boundaries,
+    mws_on_boundaries,
 )
+from benchmarks.report import markdown_table, mean_std
+from gym_superpixel_seg.metrics import segmentation_metrics
+from gym_superpixel_seg.superpixels import mutex_watershed_superpixels, relabel_consecutive
 from seg_rewards import RewardResult, SegmentationReward
 
 METRICS = ("sbd", "vi_split", "vi_merge", "msa", "f1")
@@ -58,11 +56,6 @@ METRIC_TITLES = {
     "f1": "F1@0.5 ↑",
 }
 BETAS = baselines.BETAS
-#: (gamma, scale) grid of the mutex watershed baseline: boundary map ** gamma, repulsive
-#: channels multiplied by scale.
-MWS_GRID = tuple((g, s) for g in (1.0, 2.0, 4.0) for s in (0.5, 1.0, 2.0, 4.0))
-#: Offsets of the mutex watershed baseline: direct neighbours attractive, the rest repulsive.
-MWS_OFFSETS = ((-1, 0), (0, -1), (-3, 0), (0, -3), (-9, 0), (0, -9), (-27, 0), (0, -27))
 
 
 # ---------------------------------------------------------------- data profiles
@@ -87,19 +80,6 @@ def nuclei_superpixels(image: np.ndarray) -> np.ndarray:
     return mutex_watershed_superpixels(
         image, attractive_weight=2.0, repulsive_weight=8.0, min_size=10, sigma=0.5
     )
-
-
-def membrane_boundaries(image: np.ndarray) -> np.ndarray:
-    """Boundary evidence of dark membranes: 1 - smoothed intensity, scaled to [0, 1]."""
-    gray = np.ascontiguousarray(np.asarray(image, np.float32).mean(axis=2))
-    boundary = 1.0 - gaussian_smoothing(gray, 1.0)
-    low, high = float(boundary.min()), float(boundary.max())
-    return ((boundary - low) / (high - low if high > low else 1.0)).astype(np.float32)
-
-
-def gradient_boundaries(image: np.ndarray) -> np.ndarray:
-    """Boundary evidence: gaussian gradient magnitude (as the graph's boundary strength)."""
-    return gradient_image(np.asarray(image, np.float32), sigma=1.0).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -136,84 +116,6 @@ class NoReward(SegmentationReward):
 
 
 # ---------------------------------------------------------------- methods
-def boundary_map_policy(boundary_fn: Callable[[np.ndarray], np.ndarray]) -> baselines.Policy:
-    """Edge weight = mean of ``boundary_fn(image)`` along the edge, min-max scaled per image."""
-
-    def policy(env, obs, rng):
-        graph = env.graph
-        if graph.n_edges == 0:
-            return np.zeros(0)
-        boundary = boundary_fn(obs["image"])
-        superpixels = np.ascontiguousarray(obs["superpixels"], dtype=np.uint32)
-        means = compute_boundary_mean_and_length(graph.rag, superpixels, boundary, n_threads=1)
-        strength = np.asarray(means[:, 0], np.float64)
-        low, high = float(strength.min()), float(strength.max())
-        return (strength - low) / (high - low) if high > low else np.full_like(strength, 0.5)
-
-    return policy
-
-
-def line_max(boundary: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
-    """Max of ``boundary`` on the straight pixel line from p to p + offset (axis-aligned)."""
-    dy, dx = offset
-    length = max(abs(dy), abs(dx))
-    uy, ux = (dy // length if dy else 0), (dx // length if dx else 0)
-    height, width = boundary.shape
-    result = boundary.copy()
-    for k in range(1, length + 1):
-        sy, sx = uy * k, ux * k
-        shifted = np.ones_like(boundary)  # outside the image: boundary
-        ys, xs = slice(max(-sy, 0), height - max(sy, 0)), slice(max(-sx, 0), width - max(sx, 0))
-        ys2 = slice(max(sy, 0), height + min(sy, 0))
-        xs2 = slice(max(sx, 0), width + min(sx, 0))
-        shifted[ys, xs] = boundary[ys2, xs2]
-        np.maximum(result, shifted, out=result)
-    return result
-
-
-def mws_on_boundaries(
-    image: np.ndarray,
-    boundary_fn: Callable[[np.ndarray], np.ndarray],
-    *,
-    gamma: float = 1.0,
-    scale: float = 1.0,
-    min_size: int = 10,
-) -> np.ndarray:
-    """Mutex watershed on boundary affinities (elf): an edge's boundary probability is the max
-    of ``boundary_fn(image) ** gamma`` along the pixel line; repulsive channels are multiplied
-    by ``scale``."""
-    boundary = boundary_fn(image) ** gamma
-    affinities = np.stack([line_max(boundary, offset) for offset in MWS_OFFSETS])
-    affinities[2:] = np.clip(affinities[2:] * scale, 0, 1)
-    labels = mutex_watershed(
-        affinities, [list(o) for o in MWS_OFFSETS], strides=[2, 2], randomize_strides=False
-    )
-    labels = relabel_consecutive(labels.astype(np.uint32))
-    if min_size > 1:
-        labels = merge_small_segments(labels, np.asarray(image, np.float32), min_size)
-    return labels
-
-
-def classic_nuclei(image: np.ndarray, *, sigma: float = 2.0, min_distance: int = 5) -> np.ndarray:
-    """Gaussian smoothing, Otsu threshold, distance-transform seeded watershed (0 = background)."""
-    gray = np.asarray(image, np.float32).mean(axis=2)
-    smoothed = ndimage.gaussian_filter(gray, sigma)
-    if smoothed.max() <= smoothed.min():
-        return np.zeros(gray.shape, np.int64)
-    foreground = smoothed > threshold_otsu(smoothed)
-    distance = ndimage.distance_transform_edt(foreground)
-    components, _ = ndimage.label(foreground)
-    peaks = peak_local_max(
-        ndimage.gaussian_filter(distance, 1.0),
-        min_distance=min_distance,
-        labels=components,
-        exclude_border=False,
-    )
-    markers = np.zeros(gray.shape, np.int64)
-    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-    return skimage_watershed(-distance, markers, mask=foreground).astype(np.int64)
-
-
 def load_agent(spec: str) -> tuple[str, baselines.Policy] | None:
     """``CKPT`` (a StatelessSAC checkpoint) or ``pretrained:NAME`` -> (name, policy), or None
     with a message when torch / stateless_sac is missing or the checkpoint does not load."""
@@ -231,11 +133,9 @@ def load_agent(spec: str) -> tuple[str, baselines.Policy] | None:
         print(f"skipping agent {spec!r}: could not load it ({type(error).__name__}: {error})")
         return None
 
-    def policy(env, obs, rng):
-        action, _ = model.predict(obs, deterministic=True)
-        return np.clip(np.asarray(action, np.float64).reshape(-1)[: env.graph.n_edges], 0, 1)
+    from stateless_sac.evaluate import agent_policy
 
-    return f"agent {Path(spec).name if ':' not in spec else spec}", policy
+    return f"agent {Path(spec).name if ':' not in spec else spec}", agent_policy(model)
 
 
 # ---------------------------------------------------------------- cases
@@ -416,7 +316,7 @@ def run(
     env_id: str | None = None,
     data: Path | None = None,
     seeds: Sequence[int] = tuple(range(10_000, 10_020)),
-    tune_seeds: Sequence[int] = tuple(range(500, 510)),
+    tune_seeds: Sequence[int] = tuple(range(500, 520)),
     tune: int | None = None,
     limit: int | None = None,
     agents: Sequence[str] = (),
@@ -456,6 +356,7 @@ def run(
         boundary_policy = boundary_map_policy(prof.boundary_fn)
         boundary_fn = prof.boundary_fn
         classic = prof.classic
+        colour = False
     else:
         env_id = env_id or "SuperpixelSeg-Circles-v0"
         seeds = list(seeds)[: limit or None]
@@ -471,6 +372,7 @@ def run(
         boundary_policy = baselines.boundary_multicut
         boundary_fn = gradient_boundaries
         classic = False
+        colour = True
 
     beta, beta_scores = tune_graph_beta(tune_cases, boundary_policy, progress=progress)
 
@@ -501,6 +403,15 @@ def run(
         GraphMethod("random", baselines.uniform_random),
         GraphMethod(f"boundary multicut (beta={beta})", boundary_policy, beta),
     ]
+    if colour:
+        # Off-line colour baselines (tuned once on Circles seeds 500-519) and the round-segment
+        # filter (tuned once on CirclesShape seeds 500-519), at their defaults.
+        for policy in (
+            baselines.OffLineColourMulticut(),
+            baselines.OffLineColourKMeans(),
+            baselines.RoundSegmentsMulticut(),
+        ):
+            graph_methods.append(GraphMethod(policy.name, policy))
     pixel_methods = [
         PixelMethod(
             f"mutex watershed (gamma={mws_params[0]:g}, scale={mws_params[1]:g})",

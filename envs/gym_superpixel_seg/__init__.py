@@ -7,12 +7,19 @@ Importing this package registers the environments, e.g.
 from gymnasium.envs.registration import register, registry
 
 from gym_superpixel_seg.env import SuperpixelSegEnv
-from gym_superpixel_seg.sources import ArraySource, CirclesSource, ImageSource, Sample
+from gym_superpixel_seg.sources import (
+    ArraySource,
+    CirclesShapeSource,
+    CirclesSource,
+    ImageSource,
+    Sample,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArraySource",
+    "CirclesShapeSource",
     "CirclesSource",
     "ImageSource",
     "Sample",
@@ -22,7 +29,10 @@ __all__ = [
 
 _ENVIRONMENTS = {
     "SuperpixelSeg-Circles-v0": "gym_superpixel_seg.circles:CirclesEnv",
+    "SuperpixelSeg-CirclesShape-v0": "gym_superpixel_seg.circles:CirclesShapeEnv",
     "SuperpixelSeg-Embryo-v0": "gym_superpixel_seg.embryo:EmbryoEnv",
+    "SuperpixelSeg-Nuclei-v0": "gym_superpixel_seg.microscopy_envs:NucleiEnv",
+    "SuperpixelSeg-Membranes-v0": "gym_superpixel_seg.microscopy_envs:MembranesEnv",
 }
 
 for _env_id, _entry_point in _ENVIRONMENTS.items():

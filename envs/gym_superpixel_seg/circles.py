@@ -1,4 +1,5 @@
-"""``SuperpixelSeg-Circles-v0``: irregular disks on a structured background."""
+"""``SuperpixelSeg-Circles-v0`` (irregular disks on a structured background) and
+``SuperpixelSeg-CirclesShape-v0`` (the same task without the colour shortcut)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
-from gym_superpixel_seg.sources import CirclesSource
+from gym_superpixel_seg.sources import CirclesShapeSource, CirclesSource
+from seg_rewards import SegmentationReward
 from seg_rewards.circles import CircleReward
 
 
@@ -31,8 +33,17 @@ class CirclesEnv(SuperpixelSegEnv):
 
     ## Rewards
     Circle prior per object (circle score of the object's boundary, count of circular objects
-    against ``expected_count``, largest object = background), mapped to edges by max and to
-    subgraphs by mean. Scalar reward = mean subgraph reward, in [0, 1].
+    against ``expected_count``, largest object = background), mapped to edges by the *min* of
+    the two superpixels' object rewards (``CircleReward(edge_rule="min")``, the default; the
+    paper's max lets cut-off fragments cost nothing) and to subgraphs by mean. Scalar reward =
+    mean subgraph reward, in [0, 1].
+
+    ## Baselines
+    Colour alone solves this task: the disks' hue is shifted off the background's colour
+    line, and a multicut on that off-line colour
+    (:class:`gym_superpixel_seg.baselines.OffLineColourMulticut`) reaches SBD ~0.98, about
+    the ground-truth action (docs/benchmarks.md). ``SuperpixelSeg-CirclesShape-v0`` removes
+    this shortcut.
 
     ## Episode End
     After one step (``terminated=True``).
@@ -44,10 +55,16 @@ class CirclesEnv(SuperpixelSegEnv):
       ``render_mode``: see :class:`SuperpixelSegEnv`.
     - ``source_kwargs`` / ``reward_kwargs``: extra options for :class:`CirclesSource` and
       :class:`CircleReward`.
+    - ``reward``: any :class:`seg_rewards.SegmentationReward` instead of the default
+      :class:`CircleReward` (not together with ``reward_kwargs``), e.g.
+      ``gymnasium.make("SuperpixelSeg-Circles-v0", reward=MyReward())``.
 
     ## Version History
     - v0: initial version.
     """
+
+    #: The image source class; ``source_kwargs`` are passed to it.
+    source_class: type[CirclesSource] = CirclesSource
 
     def __init__(
         self,
@@ -62,12 +79,16 @@ class CirclesEnv(SuperpixelSegEnv):
         source_kwargs: dict[str, Any] | None = None,
         reward_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
+        reward: SegmentationReward | None = None,
         **env_kwargs: Any,
     ) -> None:
-        source = CirclesSource(
+        if reward is not None and reward_kwargs:
+            raise ValueError("give reward or reward_kwargs, not both")
+        source = self.source_class(
             shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {})
         )
-        reward = CircleReward(**{"expected_count": max(n_disks, 1), **(reward_kwargs or {})})
+        if reward is None:
+            reward = CircleReward(**{"expected_count": max(n_disks, 1), **(reward_kwargs or {})})
         super().__init__(
             source,
             reward,
@@ -79,3 +100,51 @@ class CirclesEnv(SuperpixelSegEnv):
             render_mode=render_mode,
             **env_kwargs,
         )
+
+
+class CirclesShapeEnv(CirclesEnv):
+    """Segment ~20 irregular disks that differ from the background only by their shape.
+
+    ## Description
+    Images are 256x256 RGB from :class:`CirclesShapeSource`: the Circles background sharpened
+    into flat plateaus of two colours with short ramps between them, and disks that are plateau
+    patches of the same two colours (every pixel lies on the background's colour line, no hue
+    shift, no disk texture), blurred together with the background so that disk borders are
+    no sharper than background edges. Each disk is ringed by a thin (2 px) rim of the opposite
+    plateau colour, so that the superpixels follow the disk borders (superpixel upper bound
+    SBD ~0.96 on held-out seeds); the rim belongs to the background. Neither colour nor edge
+    strength tells a disk from a background patch; shape does (and the count prior).
+    Superpixels, graph, action, observation, reward and episode are those of
+    ``SuperpixelSeg-Circles-v0``.
+
+    ## Action Space
+    ``Box(0, 1, (max_edges,), float32)``: one weight per edge, length E or max_edges (padded).
+    Bad length, NaN/inf or values outside [0, 1] raise ``ValueError``.
+
+    ## Observation Space
+    As ``SuperpixelSeg-Circles-v0``: ``Dict(graph=Graph, image=Box(256, 256, 3),
+    superpixels=Box(256, 256), subgraphs=Dict)``.
+
+    ## Rewards
+    As ``SuperpixelSeg-Circles-v0``: the circle prior (:class:`CircleReward`, edge rule min).
+
+    ## Baselines
+    The off-line colour baselines that solve Circles collapse here (no colour signal: SBD 0.00
+    and 0.42 on 50 held-out seeds); the boundary multicut (0.43) and the mutex watershed (0.27)
+    cut the background's plateau edges as readily as the disk borders. A label-free shape
+    heuristic, :class:`gym_superpixel_seg.baselines.RoundSegmentsMulticut` (boundary multicut,
+    then non-disk-like segments merged into the background), reaches 0.94 against 0.96 for
+    the ground-truth action (docs/benchmarks.md, "CirclesShape").
+
+    ## Episode End
+    After one step (``terminated=True``).
+
+    ## Arguments
+    As ``SuperpixelSeg-Circles-v0``; ``source_kwargs`` go to :class:`CirclesShapeSource`
+    (``rim_width``, ``plateau_spread``, ``noise_std``, ...).
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    source_class = CirclesShapeSource

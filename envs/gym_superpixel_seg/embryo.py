@@ -7,18 +7,19 @@ stained, a ring of elongated cells around the centre) are not available, so
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from bioimage_cpp.filters import gaussian_smoothing
-from bioimage_cpp.segmentation import watershed
 from scipy import ndimage
 
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
 from gym_superpixel_seg.sources import ImageSource, Sample
-from gym_superpixel_seg.superpixels import relabel_consecutive
+from gym_superpixel_seg.superpixels import seeded_watershed_superpixels
+from seg_rewards import SegmentationReward
 from seg_rewards.embryo import EmbryoReward
 
 
@@ -207,40 +208,6 @@ class EmbryoSource(ImageSource):
         return Sample(image[..., None], labels)
 
 
-def seeded_watershed_superpixels(
-    image: np.ndarray,
-    *,
-    sigma: float = 1.5,
-    seed_distance: int = 3,
-    min_size: int = 15,
-) -> np.ndarray:
-    """Superpixels by seeded watershed on the local minima of a smoothed edge map (paper 4.2).
-
-    The edge map is the (mean over channels) membrane-stained image itself, smoothed with a
-    gaussian of ``sigma``; seeds are its local minima in a (2 ``seed_distance`` + 1)^2
-    window. Segments smaller than ``min_size`` pixels are absorbed by their neighbours.
-
-    Returns:
-        (H, W) uint32 superpixel ids 0..N-1.
-    """
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim == 3:
-        image = image.mean(axis=2)
-    edge_map = gaussian_smoothing(np.ascontiguousarray(image), sigma) if sigma > 0 else image
-    size = 2 * int(seed_distance) + 1
-    minima = edge_map == ndimage.minimum_filter(edge_map, size=size, mode="nearest")
-    seeds, _ = ndimage.label(minima)
-    labels = watershed(edge_map.astype(np.float32), seeds.astype(np.uint32))
-    labels = relabel_consecutive(labels.astype(np.int64) - 1)
-    if min_size > 1:
-        sizes = np.bincount(labels.ravel())
-        small = sizes[labels] < min_size
-        if small.any() and not small.all():
-            seeds = np.where(small, 0, labels + 1).astype(np.uint32)
-            labels = relabel_consecutive(watershed(edge_map, seeds).astype(np.int64) - 1)
-    return labels
-
-
 class EmbryoEnv(SuperpixelSegEnv):
     """Segment the cells of a synthetic embryo cross-section (paper section 4.2).
 
@@ -279,6 +246,9 @@ class EmbryoEnv(SuperpixelSegEnv):
       background, matching the ground truth's label 0 for both.
     - ``source_kwargs`` / ``reward_kwargs`` / ``superpixel_kwargs``: extra options for
       :class:`EmbryoSource`, :class:`EmbryoReward` and :func:`seeded_watershed_superpixels`.
+    - ``reward``: any :class:`seg_rewards.SegmentationReward` instead of the default
+      :class:`EmbryoReward` (not together with ``reward_kwargs``), e.g.
+      ``gymnasium.make("SuperpixelSeg-Embryo-v0", reward=MyReward())``.
 
     ## Version History
     - v0: initial version.
@@ -298,8 +268,11 @@ class EmbryoEnv(SuperpixelSegEnv):
         reward_kwargs: dict[str, Any] | None = None,
         superpixel_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
+        reward: SegmentationReward | None = None,
         **env_kwargs: Any,
     ) -> None:
+        if reward is not None and reward_kwargs:
+            raise ValueError("give reward or reward_kwargs, not both")
         scale = image_size / 256.0
         geometry = {
             "inner_radius": 62.0 * scale,
@@ -318,11 +291,10 @@ class EmbryoEnv(SuperpixelSegEnv):
             "image_radius": math.hypot(image_size - 1, image_size - 1) / 2,
         }
         reward_options.update(reward_kwargs or {})
-        reward = EmbryoReward(**reward_options)
-        superpixel_options = dict(superpixel_kwargs or {})
-
-        def superpixels(image: np.ndarray) -> np.ndarray:
-            return seeded_watershed_superpixels(image, **superpixel_options)
+        if reward is None:
+            reward = EmbryoReward(**reward_options)
+        # A partial of a module-level function (not a closure) keeps the env picklable.
+        superpixels = functools.partial(seeded_watershed_superpixels, **(superpixel_kwargs or {}))
 
         env_kwargs.setdefault("metrics_background", 2)
         super().__init__(

@@ -1,23 +1,28 @@
 """The generic superpixel-graph segmentation environment.
 
 Finite-dataset mode (``cache_size > 0``): the paper trains on a fixed set of images, and on real
-images the superpixels alone take seconds. With a finite source (one with ``len(source)`` and
-``source.load(index)``, drawing uniformly: ``ArraySource``, ``FolderSource``) the environment
-keeps, per image index, the loaded image and ground truth, its superpixels and its graph with
-node/edge (and pixel) features, for up to ``cache_size`` images (least recently used evicted).
-A later draw of the same image skips loading, superpixels and features; only the subgraph sets
-are drawn anew (they are random per reset), so the observations are exactly those of the
-uncached environment for the same seeds. Each env process holds its own cache (one per vector
-env worker). Random crops of larger images are not cached per crop (a crop position rarely
-repeats): a cropping source would cache its decoded, normalised whole images instead, which
-saves the decoding but not the superpixels.
+images the superpixels alone take seconds. With a finite source (``len(source)`` images,
+``source.load(index)``, and ``sample(rng)`` drawing the index as ``rng.integers(len(source))``:
+``ArraySource``, ``FolderSource``) the environment keeps, per image index, the loaded image and
+ground truth, its superpixels and its graph with node/edge (and pixel) features, for up to
+``cache_size`` images (least recently used evicted). A later draw of the same image skips
+loading, superpixels and features; only the subgraph sets are drawn anew (they are random per
+reset), so observations are exactly those of the uncached environment for the same seeds.
+Sources that return random crops (``source.crop_size`` set) are cached per whole image only
+(the decoded, normalised image; each reset crops it anew): a crop position rarely repeats, so
+caching per crop would not hit, and superpixels of a crop differ from a crop of the whole
+image's superpixels. That saves the decoding (tens of ms), not the superpixels (seconds): for
+the full speed-up train on whole images or fixed crops (e.g. pre-cut tiles in an
+``ArraySource``). Each env process holds its own cache (one per vector env worker).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -27,8 +32,11 @@ from gymnasium import spaces
 from gym_superpixel_seg.graph import (
     EDGE_FEATURE_NAMES,
     NODE_FEATURE_NAMES,
+    GraphFeatures,
     SuperpixelGraph,
     build_graph,
+    superpixel_rag,
+    validate_superpixels,
 )
 from gym_superpixel_seg.metrics import segmentation_metrics
 from gym_superpixel_seg.partition import (
@@ -39,13 +47,64 @@ from gym_superpixel_seg.partition import (
     weights_to_costs,
 )
 from gym_superpixel_seg.render import render_panels
-from gym_superpixel_seg.sources import ImageSource, Sample, validate_image
+from gym_superpixel_seg.sources import (
+    ImageSource,
+    Sample,
+    validate_ground_truth,
+    validate_image,
+)
 from gym_superpixel_seg.subgraphs import extract_subgraphs
 from gym_superpixel_seg.superpixels import mutex_watershed_superpixels
 from seg_rewards import RewardContext, SegmentationReward, subgraph_rewards_from_edges
 from seg_rewards.mapping import scalar_from_subgraphs
 
 DEFAULT_SUBGRAPH_SIZES = (6, 12, 32, 128)
+
+
+class RaggedInfo(Mapping):
+    """A read-only mapping for ``info`` values whose size depends on the graph.
+
+    Gymnasium's vector envs stack every ``info`` entry across envs: numbers and ndarrays into
+    one array per key (which fails for arrays of different lengths) and dicts key by key. A
+    mapping that is not a ``dict`` is kept whole instead, one object per env, so
+    ``vec_info["subgraph_rewards"][i][k]`` is env i's ``(S_k,)`` vector. In a single env it
+    reads like a dict: ``info["subgraph_rewards"][6]``, ``.items()``, ``dict(...)``.
+
+    Args:
+        values: a mapping to copy the entries from (keyword entries are added to it).
+    """
+
+    def __init__(self, values: Mapping[Any, Any] | None = None, /, **entries: Any) -> None:
+        self._values = {**(values or {}), **entries}
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"RaggedInfo({self._values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        # Entries are arrays: compare them whole (Mapping's dict comparison would call bool()
+        # on an element-wise array comparison).
+        if not isinstance(other, Mapping) or self.keys() != other.keys():
+            return False
+        return all(_equal(self[key], other[key]) for key in self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 class SuperpixelSegEnv(gym.Env):
@@ -62,7 +121,8 @@ class SuperpixelSegEnv(gym.Env):
     ``Box(0, 1, (max_edges,), float32)``. An action may have length E (the number of edges of
     the current graph, ``info["n_edges"]``) or ``max_edges`` (padded; entries past E are
     ignored). Any other length, NaN or inf, or values outside [0, 1] raise ``ValueError``.
-    Edge i joins nodes ``obs["graph"].edge_links[i]``.
+    Edge i joins nodes ``obs["graph"].edge_links[i]``. Gymnasium's action wrappers need padded
+    actions; ``wrappers.PadAction`` pads length-E ones.
 
     ## Observation Space
     A ``Dict``:
@@ -76,11 +136,14 @@ class SuperpixelSegEnv(gym.Env):
       edges; rows overlap and together cover every edge (see ``gym_superpixel_seg.subgraphs``).
 
     ## Rewards
-    ``reward(context)`` gives one reward per edge (for object rewards: the max of the two
-    superpixels' object scores); a subgraph's reward is the mean of its edges' rewards. The
-    scalar reward is the mean over all subgraphs of all sizes (0.0 if the graph has no edge).
+    ``reward(context)`` gives one reward per edge (for object rewards: the two superpixels'
+    object scores combined by the reward's ``edge_rule``, e.g. the min for ``CircleReward``);
+    a subgraph's reward is the mean of its edges' rewards. The scalar reward is the mean over
+    all subgraphs of all sizes (0.0 if the graph has no edge).
     ``info["subgraph_rewards"]`` holds ``{k: (S_k,) rewards}`` in the row order of
-    ``obs["subgraphs"][k]``.
+    ``obs["subgraphs"][k]``; ``info["graph"]`` holds ``node_labels``, ``edge_rewards`` and
+    ``superpixel_rewards``. Graph-sized info values are :class:`RaggedInfo` mappings, so that
+    Gymnasium's vector envs keep them per env instead of stacking them (docs/environment.md).
 
     ## Episode End
     Every step terminates the episode (``terminated=True``); it is never truncated.
@@ -120,6 +183,7 @@ class SuperpixelSegEnv(gym.Env):
         solver: str = "kernighan-lin",
         pixel_feature_fn: Callable[[np.ndarray], np.ndarray] | None = None,
         n_pixel_features: int = 0,
+        graph_features: GraphFeatures | None = None,
         compute_metrics: bool = True,
         metrics_background: str | None = "largest",
         render_mode: str | None = None,
@@ -146,8 +210,9 @@ class SuperpixelSegEnv(gym.Env):
                 f"ArraySource, FolderSource); {type(source).__name__} draws new images"
             )
         self.cache_size = int(cache_size)
-        self._cache: OrderedDict[int, tuple[Sample, np.ndarray, SuperpixelGraph]] = OrderedDict()
-        #: Finite-dataset mode: resets that reused a cached image ("hits") or computed one.
+        #: index -> (sample, superpixels, graph), or the whole Sample for cropping sources
+        self._cache: OrderedDict[int, Any] = OrderedDict()
+        #: Finite-dataset mode: draws that reused a cached image ("hits") or loaded one.
         self.cache_stats = {"hits": 0, "misses": 0}
         self.source = source
         self.reward_fn = reward
@@ -157,21 +222,30 @@ class SuperpixelSegEnv(gym.Env):
         self.beta = float(beta)
         self.solver = solver
         self.pixel_feature_fn = pixel_feature_fn
+        self.n_pixel_features = int(n_pixel_features)
+        self.graph_features = graph_features
         self.compute_metrics = compute_metrics
         self.metrics_background = metrics_background
         self.render_mode = render_mode
 
         height, width, channels = source.image_shape
-        n_node_features = channels + len(NODE_FEATURE_NAMES) + int(n_pixel_features)
+        if graph_features is None:
+            n_node_features = channels + len(NODE_FEATURE_NAMES) + int(n_pixel_features)
+            n_edge_features = len(EDGE_FEATURE_NAMES)
+        else:
+            n_node_features = len(graph_features.node_feature_names) + int(n_pixel_features)
+            n_edge_features = len(graph_features.edge_feature_names)
         self.action_space = spaces.Box(0.0, 1.0, shape=(self.max_edges,), dtype=np.float32)
         self.observation_space = spaces.Dict(
             {
                 "graph": spaces.Graph(
                     node_space=spaces.Box(-np.inf, np.inf, (n_node_features,), np.float32),
-                    edge_space=spaces.Box(-np.inf, np.inf, (len(EDGE_FEATURE_NAMES),), np.float32),
+                    edge_space=spaces.Box(-np.inf, np.inf, (n_edge_features,), np.float32),
                 ),
                 "image": spaces.Box(0.0, 1.0, (height, width, channels), np.float32),
-                "superpixels": spaces.Box(0, height * width - 1, (height, width), np.int64),
+                # -1 marks padding: whole images smaller than the source's largest (see
+                # _observation).
+                "superpixels": spaces.Box(-1, height * width - 1, (height, width), np.int64),
                 "subgraphs": spaces.Dict(
                     {
                         k: spaces.Sequence(
@@ -199,31 +273,14 @@ class SuperpixelSegEnv(gym.Env):
         super().reset(seed=seed)
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        superpixels: np.ndarray | None = None
-        graph: SuperpixelGraph | None = None
-        if options and "sample" in options:
-            sample = options["sample"]
-            sample = Sample(validate_image(sample.image), sample.ground_truth)
-            if sample.image.shape != self.observation_space["image"].shape:
-                raise ValueError(
-                    f"the given image has shape {sample.image.shape}; this environment's "
-                    f"observation space needs {self.observation_space['image'].shape}"
-                )
-            if (
-                sample.ground_truth is not None
-                and np.shape(sample.ground_truth) != sample.image.shape[:2]
-            ):
-                raise ValueError(
-                    f"ground truth shape {np.shape(sample.ground_truth)} differs from the image's "
-                    f"{sample.image.shape[:2]}"
-                )
-        elif self.cache_size:
-            sample, superpixels, graph = self._draw_cached(start, timings)
+        sample, cached, key = self._draw(options or {})
+        timings["source"] = time.perf_counter() - start
+        if cached is not None:
+            superpixels, graph = cached
         else:
-            sample = self.source.sample(self.np_random)
-        if graph is None:
-            timings["source"] = time.perf_counter() - start
             superpixels, graph = self._superpixels_and_graph(sample, timings)
+            if key is not None:
+                self._store(key, (sample, superpixels, graph))
 
         start = time.perf_counter()
         subgraphs = extract_subgraphs(
@@ -239,72 +296,128 @@ class SuperpixelSegEnv(gym.Env):
         }
         self.last_timings = timings
         if sample.ground_truth is not None:
-            info["ground_truth"] = sample.ground_truth
+            # A copy: changing it must not change this episode's reward or metrics.
+            info["ground_truth"] = sample.ground_truth.copy()
         return self._observation(), info
-
-    def _draw_cached(
-        self, start: float, timings: dict[str, float]
-    ) -> tuple[Sample, np.ndarray, SuperpixelGraph]:
-        """Finite-dataset mode: draw an image index; reuse its superpixels and graph if cached.
-
-        Draws the index exactly as the source's ``sample`` does (uniform over ``len``), so the
-        generator's state, and thus the subgraph sets, match the uncached environment's.
-        """
-        index = int(self.np_random.integers(len(self.source)))
-        cached = self._cache.get(index)
-        if cached is not None:
-            self._cache.move_to_end(index)
-            self.cache_stats["hits"] += 1
-            timings["source"] = time.perf_counter() - start
-            return cached
-        sample = self.source.load(index)
-        timings["source"] = time.perf_counter() - start
-        superpixels, graph = self._superpixels_and_graph(sample, timings)
-        for array in (sample.image, sample.ground_truth, superpixels):
-            if array is not None:  # shared by later resets: never modified in place
-                array.setflags(write=False)
-        self._cache[index] = (sample, superpixels, graph)
-        self.cache_stats["misses"] += 1
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return sample, superpixels, graph
 
     def _superpixels_and_graph(
         self, sample: Sample, timings: dict[str, float]
     ) -> tuple[np.ndarray, SuperpixelGraph]:
         """Superpixels and the feature graph of one image (the expensive part of reset)."""
         start = time.perf_counter()
-        superpixels = np.asarray(self.superpixel_fn(sample.image))
-        if superpixels.shape != sample.image.shape[:2]:
-            raise ValueError(
-                f"superpixel_fn returned shape {superpixels.shape}, image is {sample.image.shape[:2]}"
-            )
+        superpixels = validate_superpixels(self.superpixel_fn(sample.image), sample.image.shape)
         timings["superpixels"] = time.perf_counter() - start
 
         start = time.perf_counter()
+        # The edge count is known once the RAG exists: refuse before the features, pixel
+        # embeddings and subgraphs (the expensive part on whole images).
+        rag = superpixel_rag(superpixels)
+        if rag.numberOfEdges > self.max_edges:
+            raise ValueError(
+                f"the superpixel graph has {rag.numberOfEdges} edges but "
+                f"max_edges={self.max_edges}; raise the max_edges option of the environment"
+            )
         pixel_features = (
             None if self.pixel_feature_fn is None else self.pixel_feature_fn(sample.image)
         )
-        graph = build_graph(superpixels, sample.image, pixel_features=pixel_features)
+        graph = build_graph(superpixels, sample.image, pixel_features=pixel_features, rag=rag)
+        if self.graph_features is not None:
+            nodes, edges = self.graph_features(sample.image, superpixels, graph.edges)
+            if pixel_features is not None:  # pooled embeddings: the last columns of build_graph's
+                nodes = np.hstack([nodes, graph.node_features[:, -self.n_pixel_features :]])
+            graph = dataclasses.replace(graph, node_features=nodes, edge_features=edges)
         timings["graph"] = time.perf_counter() - start
-        if graph.n_edges > self.max_edges:
-            raise ValueError(
-                f"the superpixel graph has {graph.n_edges} edges but max_edges={self.max_edges}; "
-                "raise the max_edges option of the environment"
-            )
         return superpixels, graph
+
+    def _draw(
+        self, options: dict[str, Any]
+    ) -> tuple[Sample, tuple[np.ndarray, SuperpixelGraph] | None, int | None]:
+        """The episode's sample, its cached (superpixels, graph) if any, and the cache key
+        under which to store them once computed (None: do not store)."""
+        if not self.cache_size or "sample" in options:
+            return self._draw_sample(options), None, None
+        if "index" in options:
+            index, n_images = self._index_option(options["index"]), len(self.source)
+            if -n_images <= index < n_images:  # one cache entry per image (-1 = n - 1)
+                index %= n_images
+        else:  # the draw of the source's own sample(rng): same generator state afterwards
+            index = int(self.np_random.integers(len(self.source)))
+        if getattr(self.source, "crop_size", None) is not None:
+            whole = self._lookup(index)
+            if whole is None:
+                whole = self.source.load(index)
+                self._store(index, whole)
+            return self.source.crop(whole, self.np_random), None, None
+        entry = self._lookup(index)
+        if entry is not None:
+            sample, superpixels, graph = entry
+            return sample, (superpixels, graph), None
+        return self.source.load(index), None, index
+
+    def _lookup(self, index: int) -> Any:
+        entry = self._cache.get(index)
+        if entry is not None:
+            self._cache.move_to_end(index)
+            self.cache_stats["hits"] += 1
+        return entry
+
+    def _store(self, index: int, entry: Any) -> None:
+        arrays = (
+            (entry.image, entry.ground_truth)
+            if isinstance(entry, Sample)
+            else (entry[0].image, entry[0].ground_truth, entry[1])
+        )
+        for array in arrays:
+            if array is not None:  # shared by later resets: never modified in place
+                array.setflags(write=False)
+        self._cache[index] = entry
+        self.cache_stats["misses"] += 1
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def _draw_sample(self, options: dict[str, Any]) -> Sample:
+        """The image of this episode: ``options["sample"]``, the source's ``options["index"]``-th
+        image (sources with an image list, e.g. :class:`~gym_superpixel_seg.folder.FolderSource`;
+        a random crop of it if the source crops), or a random draw of the source."""
+        if "sample" in options:
+            return _validated_copy(options["sample"], self.observation_space["image"].shape)
+        if "index" in options:
+            index = self._index_option(options["index"])
+            return self.source.sample(self.np_random, index=index)
+        return self.source.sample(self.np_random)
+
+    def _index_option(self, index: Any) -> int:
+        """The validated ``options["index"]`` of :meth:`reset`."""
+        if "index" not in inspect.signature(self.source.sample).parameters:
+            raise ValueError(
+                f"reset option 'index' needs a source with a list of images; "
+                f"{type(self.source).__name__} has none"
+            )
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise ValueError(f"reset option 'index' must be an integer, got {index!r}")
+        return int(index)
 
     def _observation(self) -> dict[str, Any]:
         # Fresh copies every call: users may keep and modify what they were given.
         graph = self._graph
+        image, superpixels = self._sample.image, self._superpixels.astype(np.int64)
+        height, width = self.observation_space["image"].shape[:2]
+        if image.shape[:2] != (height, width):
+            # A whole image smaller than the largest of its source (crop_size=None): pad at the
+            # bottom and right, image with 0 and superpixels with -1.
+            pad = ((0, height - image.shape[0]), (0, width - image.shape[1]))
+            image = np.pad(image, (*pad, (0, 0)))
+            superpixels = np.pad(superpixels, pad, constant_values=-1)
+        else:
+            image = image.copy()
         return {
             "graph": spaces.GraphInstance(
                 nodes=graph.node_features.copy(),
                 edges=graph.edge_features.copy(),
                 edge_links=graph.edges.copy(),
             ),
-            "image": self._sample.image.copy(),
-            "superpixels": self._superpixels.astype(np.int64),
+            "image": image,
+            "superpixels": superpixels,
             "subgraphs": {k: rows.copy() for k, rows in self._subgraphs.items()},
         }
 
@@ -374,13 +487,17 @@ class SuperpixelSegEnv(gym.Env):
 
         info: dict[str, Any] = {
             "segmentation": segmentation,
-            "node_labels": node_labels,
-            "subgraph_rewards": subgraph_rewards,
-            "edge_rewards": edge_rewards,
-            "superpixel_rewards": result.superpixel_rewards,
-            "object_rewards": {"labels": result.object_labels, "scores": result.object_scores},
-            "reward_extras": result.extras,
+            "n_nodes": graph.n_nodes,
             "n_edges": graph.n_edges,
+            # Graph-sized values: one RaggedInfo per env in vector envs (see RaggedInfo).
+            "graph": RaggedInfo(
+                node_labels=node_labels,
+                edge_rewards=edge_rewards,
+                superpixel_rewards=result.superpixel_rewards,
+            ),
+            "subgraph_rewards": RaggedInfo(subgraph_rewards),
+            "object_rewards": RaggedInfo(labels=result.object_labels, scores=result.object_scores),
+            "reward_extras": RaggedInfo(result.extras or {}),
         }
         if self.compute_metrics and self._sample.ground_truth is not None:
             start = time.perf_counter()
@@ -389,8 +506,27 @@ class SuperpixelSegEnv(gym.Env):
             )
             timings["metrics"] = time.perf_counter() - start
         self.last_timings = timings
-        self._last_step = {"action": weights, **info}
+        self._last_step = {
+            "action": weights,
+            "segmentation": segmentation,
+            "edge_rewards": edge_rewards,
+            "superpixel_rewards": result.superpixel_rewards,
+        }
         return self._observation(), reward, True, False, info
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        # elf's RegionAdjacencyGraph cannot be pickled: drop it and rebuild it from the
+        # superpixels on unpickling (same ids, so the same edge order).
+        state = self.__dict__.copy()
+        if self._graph is not None:
+            state["_graph"] = dataclasses.replace(self._graph, rag=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._graph is not None and self._graph.rag is None:
+            self._graph.rag = superpixel_rag(self._superpixels)
 
     # ---------------------------------------------------------------- helpers
     def ground_truth_action(self) -> np.ndarray:
@@ -400,6 +536,13 @@ class SuperpixelSegEnv(gym.Env):
         if self._sample.ground_truth is None:
             raise ValueError("this image source provides no ground truth")
         return ground_truth_action(self._graph.edges, self._superpixels, self._sample.ground_truth)
+
+    @property
+    def current_image(self) -> np.ndarray:
+        """A copy of this episode's (H, W, C) image in [0, 1], unpadded (after reset)."""
+        if self._sample is None:
+            raise RuntimeError("call reset() first")
+        return self._sample.image.copy()
 
     @property
     def graph(self) -> SuperpixelGraph:
@@ -423,6 +566,19 @@ class SuperpixelSegEnv(gym.Env):
             segmentation=last.get("segmentation"),
             superpixel_rewards=_node_rewards(last, self._graph),
         )
+
+
+def _validated_copy(sample: Sample, image_shape: tuple[int, ...]) -> Sample:
+    """A user-given sample, checked against the observation space and copied (the caller may
+    change its arrays later)."""
+    image = np.array(validate_image(sample.image))
+    if image.shape != tuple(image_shape):
+        raise ValueError(
+            f"the given image has shape {image.shape}; this environment's observation space "
+            f"needs {tuple(image_shape)}"
+        )
+    truth = sample.ground_truth
+    return Sample(image, None if truth is None else validate_ground_truth(truth, image.shape))
 
 
 def _node_rewards(last_step: dict[str, Any], graph: SuperpixelGraph) -> np.ndarray | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from bioimage_cpp.filters import gaussian_gradient_magnitude
@@ -12,6 +13,29 @@ from elf.segmentation.features import compute_boundary_mean_and_length, compute_
 NODE_FEATURE_NAMES = ("size", "radius", "sin_angle", "cos_angle")
 #: Names of the edge features, in column order.
 EDGE_FEATURE_NAMES = ("boundary_mean", "boundary_length", "colour_distance")
+
+
+class GraphFeatures(Protocol):
+    """Node and edge features an environment computes instead of :func:`build_graph`'s.
+
+    An implementation names its columns (the observation space's widths come from the names)
+    and computes them for a graph, e.g.
+    :class:`gym_superpixel_seg.microscopy_features.RichFeatures`. It must be picklable (a
+    class instance, not a closure) so that environments can be sent to worker processes.
+    """
+
+    @property
+    def node_feature_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def edge_feature_names(self) -> tuple[str, ...]: ...
+
+    def __call__(
+        self, image: np.ndarray, superpixels: np.ndarray, edges: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(node_features (N, F), edge_features (E, G))`` float32 for (H, W, C) ``image``,
+        (H, W) consecutive ``superpixels`` and (E, 2) ``edges`` in the RAG's order."""
+        ...
 
 
 @dataclass
@@ -45,6 +69,38 @@ class SuperpixelGraph:
     @property
     def n_edges(self) -> int:
         return len(self.edges)
+
+
+def validate_superpixels(superpixels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Return ``superpixels`` as (H, W) int64 ids, or raise a ValueError saying what is wrong.
+
+    Superpixel ids must be integers, of the image's (H, W) shape, and consecutive 0..N-1 (every
+    id in that range used): elf's RAG and multicut index arrays by id, and a missing id would be
+    a node without pixels. ``superpixels.relabel_consecutive`` turns any labelling into this form.
+    The checks do not allocate by the largest id (a huge or negative id is refused first).
+    """
+    superpixels = np.asarray(superpixels)
+    if superpixels.shape != tuple(shape[:2]):
+        raise ValueError(
+            f"superpixel_fn returned shape {superpixels.shape}, image is {tuple(shape[:2])}"
+        )
+    if not np.issubdtype(superpixels.dtype, np.integer):
+        raise ValueError(f"superpixel ids must be integers, got dtype {superpixels.dtype}")
+    low, high = int(superpixels.min()), int(superpixels.max())
+    if low != 0:
+        raise ValueError(f"superpixel ids must start at 0 (consecutive 0..N-1), got minimum {low}")
+    if high >= superpixels.size or not np.all(np.bincount(superpixels.ravel(), minlength=high + 1)):
+        n_used = len(np.unique(superpixels))
+        raise ValueError(
+            f"superpixel ids must be consecutive 0..N-1, got {n_used} ids with maximum {high}; "
+            "use gym_superpixel_seg.superpixels.relabel_consecutive"
+        )
+    return superpixels.astype(np.int64, copy=False)
+
+
+def superpixel_rag(superpixels: np.ndarray) -> object:
+    """elf's region adjacency graph of (H, W) consecutive superpixel ids (edges as uvIds)."""
+    return compute_rag(np.ascontiguousarray(superpixels, dtype=np.uint32), n_threads=1)
 
 
 def gradient_image(image: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
@@ -102,6 +158,7 @@ def build_graph(
     *,
     pixel_features: np.ndarray | None = None,
     gradient_sigma: float = 1.0,
+    rag: object | None = None,
 ) -> SuperpixelGraph:
     """Region adjacency graph with hand-crafted (and optional pixel-embedding) features.
 
@@ -112,14 +169,22 @@ def build_graph(
     boundary length, colour distance of the two superpixels' mean colours.
 
     Args:
-        superpixels: (H, W) consecutive ids 0..N-1.
+        superpixels: (H, W) consecutive integer ids 0..N-1.
         image: (H, W, C) float image.
         pixel_features: optional (H, W, D) per-pixel embeddings (e.g. a pretrained U-Net's)
             averaged per superpixel and appended to the node features.
         gradient_sigma: scale of the gaussian gradient used for boundary strength.
+        rag: the RAG of ``superpixels`` when the caller has built it already (elf
+            ``compute_rag``), e.g. to check its edge count before computing features.
+
+    Raises:
+        ValueError: superpixel ids that are not integers, not of the image's shape, or not
+            consecutive 0..N-1 (see :func:`validate_superpixels`).
     """
+    superpixels = validate_superpixels(superpixels, np.shape(image))
     superpixels = np.ascontiguousarray(superpixels, dtype=np.uint32)
-    rag = compute_rag(superpixels, n_threads=1)
+    if rag is None:
+        rag = superpixel_rag(superpixels)
     edges = np.asarray(rag.uvIds(), dtype=np.int64).reshape(-1, 2)
     sizes, centroids, colours = node_statistics(superpixels, image)
     height, width = superpixels.shape

@@ -23,9 +23,17 @@ class Sample:
 
 
 def validate_image(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as (H, W, C) float32, or raise a ValueError that says what is wrong.
+    """Return ``image`` as (H, W, C) float32 in [0, 1], or raise a ValueError saying what is wrong.
 
-    Accepts (H, W) grayscale or (H, W, C) images with C in 1..4, finite values.
+    Accepts (H, W) grayscale or (H, W, C) images with C in 1..4 and finite values. Values are
+    converted by one rule: unsigned integer images (uint8, uint16, ...) are divided by their
+    dtype's maximum (uint8: 255); boolean, signed integer and float images must already lie in
+    [0, 1] (a float image in 0..255 or with negative values is refused, not rescaled, since
+    its intended range cannot be known).
+
+    Raises:
+        ValueError: wrong number of dimensions or channels, smaller than 8x8, not real-valued,
+            NaN/inf, or values outside [0, 1] (for non-unsigned dtypes).
     """
     image = np.asarray(image)
     if image.ndim == 2:
@@ -39,12 +47,41 @@ def validate_image(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"image must have 1 to 4 channels (last axis), got shape {image.shape}")
     if min(image.shape[:2]) < 8:
         raise ValueError(f"image must be at least 8x8 pixels, got shape {image.shape[:2]}")
-    if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
+    if image.dtype != bool and (
+        not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating)
+    ):
         raise ValueError(f"image must be real-valued, got dtype {image.dtype}")
+    if np.issubdtype(image.dtype, np.unsignedinteger):
+        return (image / np.float32(np.iinfo(image.dtype).max)).astype(np.float32)
     image = image.astype(np.float32, copy=False)
     if not np.all(np.isfinite(image)):
         raise ValueError("image contains NaN or inf values")
+    low, high = float(image.min()), float(image.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"image values must be in [0, 1] (or an unsigned integer dtype such as uint8), got "
+            f"{image.dtype} values in [{low:.4g}, {high:.4g}]; e.g. divide a 0..255 image by 255"
+        )
     return image
+
+
+def validate_ground_truth(ground_truth: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Return a copy of ``ground_truth`` as (H, W) int64 labels >= 0, or raise a ValueError.
+
+    Args:
+        ground_truth: (H, W) integer instance labels, 0 = background.
+        image_shape: the image's shape; its first two entries must equal the labels' shape.
+    """
+    truth = np.asarray(ground_truth)
+    if truth.shape != tuple(image_shape[:2]):
+        raise ValueError(
+            f"ground truth shape {truth.shape} differs from the image's {tuple(image_shape[:2])}"
+        )
+    if not (np.issubdtype(truth.dtype, np.integer) or truth.dtype == bool):
+        raise ValueError(f"ground truth must hold integer labels, got dtype {truth.dtype}")
+    if truth.size and truth.min() < 0:
+        raise ValueError(f"ground truth labels must be >= 0, got minimum {truth.min()}")
+    return truth.astype(np.int64)
 
 
 class ImageSource(ABC):
@@ -132,7 +169,7 @@ class CirclesSource(ImageSource):
     def image_shape(self) -> tuple[int, int, int]:
         return (*self.shape, 3)
 
-    def _background(self, rng: np.random.Generator) -> np.ndarray:
+    def _background(self, rng: np.random.Generator, *, blur: bool = True) -> np.ndarray:
         height, width = self.shape
         yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
         pattern = np.zeros(self.shape, np.float32)
@@ -142,11 +179,14 @@ class CirclesSource(ImageSource):
             radius = np.hypot(yy - cy, xx - cx)
             pattern += np.sin(frequency * radius + rng.uniform(0, 2 * np.pi))
         pattern = np.clip(pattern * self.background_sharpness, -1.0, 1.0) / 2.0 + 0.5
-        if self.blur_sigma > 0:
+        if blur and self.blur_sigma > 0:
             pattern = ndimage.gaussian_filter(pattern, self.blur_sigma)
         return pattern
 
-    def _place_disks(self, rng: np.random.Generator) -> list[tuple[float, float, float]]:
+    def _place_disks(
+        self, rng: np.random.Generator, *, gap: float = 3.0
+    ) -> list[tuple[float, float, float]]:
+        """Non-overlapping (cy, cx, radius), at least ``gap`` pixels apart (nominal radii)."""
         height, width = self.shape
         low, high = self.radius_range
         disks: list[tuple[float, float, float]] = []
@@ -156,32 +196,44 @@ class CirclesSource(ImageSource):
             radius = rng.uniform(low, high)
             cy = rng.uniform(radius * 0.6, height - radius * 0.6)
             cx = rng.uniform(radius * 0.6, width - radius * 0.6)
-            if all(np.hypot(cy - y, cx - x) > radius + r + 3 for y, x, r in disks):
+            if all(np.hypot(cy - y, cx - x) > radius + r + gap for y, x, r in disks):
                 disks.append((cy, cx, radius))
         return disks
 
-    def sample(self, rng: np.random.Generator) -> Sample:
+    def _disk_shape(
+        self, rng: np.random.Generator, cy: float, cx: float, radius: float, *, margin: float = 0
+    ) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+        """One irregular disk: (box slices, distance from the centre, border radius per pixel,
+        dy, dx, first phase) on a box that holds the disk plus ``margin`` pixels.
+
+        Draws the radius perturbation (2 harmonics, 2 phases, 2 amplitudes) from ``rng``.
+        """
         height, width = self.shape
+        box = int(radius * (1 + 2 * self.irregularity) + margin) + 2
+        y0, y1 = max(int(cy) - box, 0), min(int(cy) + box + 1, height)
+        x0, x1 = max(int(cx) - box, 0), min(int(cx) + box + 1, width)
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        dy, dx = yy - cy, xx - cx
+        angle = np.arctan2(dy, dx)
+        harmonics = rng.integers(2, 5, size=2)
+        phases = rng.uniform(0, 2 * np.pi, size=2)
+        amplitudes = rng.uniform(0, self.irregularity, size=2)
+        border = radius * (
+            1
+            + amplitudes[0] * np.sin(harmonics[0] * angle + phases[0])
+            + amplitudes[1] * np.sin(harmonics[1] * angle + phases[1])
+        )
+        box_slices = (slice(y0, y1), slice(x0, x1))
+        return box_slices, np.hypot(dy, dx), border, dy, dx, float(phases[0])
+
+    def sample(self, rng: np.random.Generator) -> Sample:
         background = self._background(rng)
         colour_low, colour_high = rng.uniform(0.0, 0.45, 3), rng.uniform(0.55, 1.0, 3)
         image = colour_low + background[..., None] * (colour_high - colour_low)
         ground_truth = np.zeros(self.shape, np.int32)
         for label, (cy, cx, radius) in enumerate(self._place_disks(rng), start=1):
-            box = int(radius * (1 + 2 * self.irregularity)) + 2
-            y0, y1 = max(int(cy) - box, 0), min(int(cy) + box + 1, height)
-            x0, x1 = max(int(cx) - box, 0), min(int(cx) + box + 1, width)
-            yy, xx = np.mgrid[y0:y1, x0:x1]
-            dy, dx = yy - cy, xx - cx
-            angle = np.arctan2(dy, dx)
-            harmonics = rng.integers(2, 5, size=2)
-            phases = rng.uniform(0, 2 * np.pi, size=2)
-            amplitudes = rng.uniform(0, self.irregularity, size=2)
-            boundary = radius * (
-                1
-                + amplitudes[0] * np.sin(harmonics[0] * angle + phases[0])
-                + amplitudes[1] * np.sin(harmonics[1] * angle + phases[1])
-            )
-            inside = np.hypot(dy, dx) <= boundary
+            box, distance, border, dy, dx, phase = self._disk_shape(rng, cy, cx, radius)
+            inside = distance <= border
             # Brightness anywhere in the background's range (so intensity alone does not
             # separate disks), plus a hue shift away from the background's colour axis (so
             # object boundaries exist in colour space).
@@ -191,12 +243,110 @@ class CirclesSource(ImageSource):
             hue *= self.hue_shift * rng.uniform(0.8, 1.2) / max(float(np.linalg.norm(hue)), 1e-6)
             colour = np.clip(colour_low + rng.uniform(0, 1) * axis + hue, 0, 1)
             stripes = self.texture_amplitude * np.sin(
-                rng.uniform(0.3, 0.8) * (dy * np.cos(phases[0]) + dx * np.sin(phases[0]))
+                rng.uniform(0.3, 0.8) * (dy * np.cos(phase) + dx * np.sin(phase))
             )
             texture = stripes[..., None] * axis / max(float(np.linalg.norm(axis)), 1e-6)
-            patch = image[y0:y1, x0:x1]
+            patch = image[box]
             patch[inside] = colour + texture[inside]
-            ground_truth[y0:y1, x0:x1][inside] = label
+            ground_truth[box][inside] = label
+        image = image + rng.normal(0, self.noise_std, image.shape)
+        return Sample(np.clip(image, 0, 1).astype(np.float32), ground_truth)
+
+
+class CirclesShapeSource(CirclesSource):
+    """Circles without a colour shortcut: disks look like patches of the background.
+
+    The background is :class:`CirclesSource`'s (two radial sinusoids mapped between two
+    random colours), sharpened by default into flat plateaus of the two colours with short
+    ramps between them (``background_sharpness`` 20 instead of 3). Each disk is such a plateau
+    patch: a flat colour *on the background's colour line*, near one of its two ends
+    (``t`` uniform in [0, ``plateau_spread``] or [1 - ``plateau_spread``, 1] along the line from
+    the dark to the bright background colour), with the background's texture (none beyond the
+    shared pixel noise). Disks and background are blurred together once (``blur_sigma``), so
+    a disk's border is no sharper than a background edge. Colour therefore carries no
+    disk/background information (every pixel lies on one colour line, disks take the
+    background's plateau colours) and neither does edge strength; what tells a disk from a
+    background patch is its shape (and the count prior).
+
+    So that superpixels still follow the disk borders, every disk is ringed by a thin **rim of
+    the opposite plateau colour** (``rim_width`` pixels outside the disk: the dark background
+    colour around bright disks, the bright one around dark disks), so the disk border has
+    contrast everywhere, also where the disk lies on a plateau of its own colour. The rim is
+    background in the ground truth. Disks are placed at least ``2 * rim_width + 3`` pixels
+    apart, so rims do not touch. Random draws differ from :class:`CirclesSource`'s: the same
+    seed gives another image.
+
+    Args:
+        shape, n_disks, radius_range, irregularity, noise_std, blur_sigma: as for CirclesSource.
+        background_sharpness: as for :class:`CirclesSource` (default 20 here: flat plateaus).
+        rim_width: width in pixels (> 0) of the rim around each disk.
+        plateau_spread: how far (in [0, 0.5)) from the line's ends a disk's colour may lie.
+    """
+
+    def __init__(
+        self,
+        *,
+        shape: tuple[int, int] = (256, 256),
+        n_disks: int = 20,
+        radius_range: tuple[float, float] = (10.0, 19.0),
+        irregularity: float = 0.05,
+        noise_std: float = 0.03,
+        blur_sigma: float = 1.0,
+        background_sharpness: float = 20.0,
+        rim_width: float = 2.0,
+        plateau_spread: float = 0.1,
+    ) -> None:
+        super().__init__(
+            shape=shape,
+            n_disks=n_disks,
+            radius_range=radius_range,
+            irregularity=irregularity,
+            noise_std=noise_std,
+            blur_sigma=blur_sigma,
+            background_sharpness=background_sharpness,
+            hue_shift=0.0,
+            texture_amplitude=0.0,
+        )
+        if not rim_width > 0:
+            raise ValueError(f"rim_width must be > 0, got {rim_width}")
+        if not 0 <= plateau_spread < 0.5:
+            raise ValueError(f"plateau_spread must be in [0, 0.5), got {plateau_spread}")
+        self.rim_width = float(rim_width)
+        self.plateau_spread = float(plateau_spread)
+
+    def __repr__(self) -> str:
+        return (
+            f"CirclesShapeSource(shape={self.shape}, n_disks={self.n_disks}, "
+            f"radius_range={self.radius_range}, irregularity={self.irregularity}, "
+            f"noise_std={self.noise_std}, blur_sigma={self.blur_sigma}, "
+            f"background_sharpness={self.background_sharpness}, rim_width={self.rim_width}, "
+            f"plateau_spread={self.plateau_spread})"
+        )
+
+    def sample(self, rng: np.random.Generator) -> Sample:
+        # Blurred once below, together with the disks.
+        background = self._background(rng, blur=False)
+        colour_low, colour_high = rng.uniform(0.0, 0.45, 3), rng.uniform(0.55, 1.0, 3)
+        axis = colour_high - colour_low
+        level = background.copy()  # position along the colour line, 0 (dark) .. 1 (bright)
+        ground_truth = np.zeros(self.shape, np.int32)
+        disks = self._place_disks(rng, gap=2 * self.rim_width + 3)
+        for label, (cy, cx, radius) in enumerate(disks, start=1):
+            box, distance, border, _, _, _ = self._disk_shape(
+                rng, cy, cx, radius, margin=self.rim_width
+            )
+            inside = distance <= border
+            rim = ~inside & (distance <= border + self.rim_width)
+            bright = rng.uniform() < 0.5
+            offset = rng.uniform(0, self.plateau_spread)
+            level[box][rim] = 0.0 if bright else 1.0
+            level[box][inside] = 1.0 - offset if bright else offset
+            ground_truth[box][inside] = label
+        if self.blur_sigma > 0:
+            # Disks and background get one blur: a disk's border is no sharper than a
+            # background edge.
+            level = ndimage.gaussian_filter(level, self.blur_sigma)
+        image = colour_low + level[..., None] * axis
         image = image + rng.normal(0, self.noise_std, image.shape)
         return Sample(np.clip(image, 0, 1).astype(np.float32), ground_truth)
 
@@ -212,16 +362,18 @@ class ArraySource(ImageSource):
     def __init__(self, images: list[np.ndarray], ground_truths: list[np.ndarray] | None = None):
         if len(images) == 0:
             raise ValueError("ArraySource needs at least one image")
-        self.images = [validate_image(image) for image in images]
+        # Copies: later changes to the caller's arrays must not change the dataset.
+        self.images = [np.array(validate_image(image)) for image in images]
         if ground_truths is not None:
             if len(ground_truths) != len(images):
                 raise ValueError(f"got {len(images)} images but {len(ground_truths)} ground truths")
+            truths = []
             for index, (image, truth) in enumerate(zip(self.images, ground_truths, strict=True)):
-                if np.shape(truth) != image.shape[:2]:
-                    raise ValueError(
-                        f"ground truth {index} has shape {np.shape(truth)}, "
-                        f"image has {image.shape[:2]}"
-                    )
+                try:
+                    truths.append(validate_ground_truth(truth, image.shape))
+                except ValueError as error:
+                    raise ValueError(f"ground truth {index}: {error}") from None
+            ground_truths = truths
         shapes = {image.shape for image in self.images}
         if len(shapes) != 1:
             raise ValueError(
@@ -237,11 +389,16 @@ class ArraySource(ImageSource):
         return len(self.images)
 
     def load(self, index: int) -> Sample:
-        """The ``index``-th image and its ground truth (None when none was given)."""
-        if not 0 <= index < len(self.images):
-            raise ValueError(f"image index {index} is out of range for {len(self.images)} images")
-        truth = None if self.ground_truths is None else np.asarray(self.ground_truths[index])
+        """The ``index``-th image and its ground truth (None when none was given).
+
+        Raises:
+            IndexError: ``index`` outside ``-len(self)..len(self)-1``.
+        """
+        if not -len(self.images) <= index < len(self.images):
+            raise IndexError(f"image index {index} out of range for {len(self.images)} images")
+        truth = None if self.ground_truths is None else self.ground_truths[index]
         return Sample(self.images[index], truth)
 
-    def sample(self, rng: np.random.Generator) -> Sample:
-        return self.load(int(rng.integers(len(self.images))))
+    def sample(self, rng: np.random.Generator, *, index: int | None = None) -> Sample:
+        """A uniformly drawn image (or the ``index``-th)."""
+        return self.load(int(rng.integers(len(self.images))) if index is None else index)

@@ -122,3 +122,37 @@ def mutex_watershed_superpixels(
             merge_small_segments(labels, np.asarray(image, np.float32), min_size)
         )
     return labels
+
+
+def seeded_watershed_superpixels(
+    image: np.ndarray,
+    *,
+    sigma: float = 1.5,
+    seed_distance: int = 3,
+    min_size: int = 15,
+) -> np.ndarray:
+    """Superpixels by seeded watershed on the local minima of a smoothed edge map (paper 4.2).
+
+    The edge map is the (mean over channels) membrane-stained image itself, smoothed with a
+    gaussian of ``sigma``; seeds are its local minima in a (2 ``seed_distance`` + 1)^2
+    window. Segments smaller than ``min_size`` pixels are absorbed by their neighbours.
+
+    Returns:
+        (H, W) uint32 superpixel ids 0..N-1.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3:
+        image = image.mean(axis=2)
+    edge_map = gaussian_smoothing(np.ascontiguousarray(image), sigma) if sigma > 0 else image
+    size = 2 * int(seed_distance) + 1
+    minima = edge_map == ndimage.minimum_filter(edge_map, size=size, mode="nearest")
+    seeds, _ = ndimage.label(minima)
+    labels = watershed(edge_map.astype(np.float32), seeds.astype(np.uint32))
+    labels = relabel_consecutive(labels.astype(np.int64) - 1)
+    if min_size > 1:
+        sizes = np.bincount(labels.ravel())
+        small = sizes[labels] < min_size
+        if small.any() and not small.all():
+            seeds = np.where(small, 0, labels + 1).astype(np.uint32)
+            labels = relabel_consecutive(watershed(edge_map, seeds).astype(np.int64) - 1)
+    return labels

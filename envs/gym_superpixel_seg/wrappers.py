@@ -25,7 +25,7 @@ mean reward is above a threshold (a sparse reward)::
 
 ``info["subgraph_rewards"]`` then holds the thresholded vectors and the scalar reward is their
 mean. Wrappers that need the edge level (like :class:`PriorShaping`) rebuild the subgraph
-rewards from ``info["edge_rewards"]``; put them *inside* (before) wrappers that only transform
+rewards from ``info["graph"]["edge_rewards"]``; put them *inside* (before) wrappers that only transform
 the subgraph vectors.
 """
 
@@ -38,6 +38,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from gym_superpixel_seg.env import RaggedInfo
 from seg_rewards import (
     Prior,
     PriorReward,
@@ -66,7 +67,7 @@ class SubgraphRewardWrapper(gym.RewardWrapper):
             dict(info["subgraph_rewards"]), info, obs=obs, action=action
         )
         rewards = {k: np.asarray(v, dtype=np.float64) for k, v in rewards.items()}
-        info["subgraph_rewards"] = rewards
+        info["subgraph_rewards"] = RaggedInfo(rewards)
         return obs, scalar_from_subgraphs(rewards), terminated, truncated, info
 
     def subgraph_rewards(
@@ -120,7 +121,7 @@ class ClipReward(SubgraphRewardWrapper):
 class PriorShaping(SubgraphRewardWrapper):
     """Shape the reward with an extra prior (or any reward) on the edge level:
     ``edge = (1 - weight) * edge + weight * extra_edge``; subgraph rewards are rebuilt from the
-    shaped edge rewards (mean per subgraph) and ``info["edge_rewards"]`` is replaced too.
+    shaped edge rewards (mean per subgraph) and ``info["graph"]["edge_rewards"]`` is replaced too.
 
     Args:
         env: a (wrapped) :class:`SuperpixelSegEnv`.
@@ -153,13 +154,41 @@ class PriorShaping(SubgraphRewardWrapper):
             RewardContext(
                 segmentation=info["segmentation"],
                 superpixels=obs["superpixels"],
-                node_labels=info["node_labels"],
+                node_labels=info["graph"]["node_labels"],
                 edges=edges,
                 action=weights,
                 image=obs["image"],
             )
         )
-        edge_rewards = (1.0 - self.weight) * np.asarray(info["edge_rewards"], np.float64)
+        edge_rewards = (1.0 - self.weight) * np.asarray(info["graph"]["edge_rewards"], np.float64)
         edge_rewards = edge_rewards + self.weight * np.asarray(extra.edge_rewards, np.float64)
-        info["edge_rewards"] = edge_rewards
+        info["graph"] = RaggedInfo(info["graph"], edge_rewards=edge_rewards)
         return subgraph_rewards_from_edges(edge_rewards, obs["subgraphs"])
+
+
+class PadAction(gym.ActionWrapper):
+    """Pad length-E actions to the action space's ``max_edges`` so that Gymnasium's action
+    wrappers (``ClipAction``, ``RescaleAction``, ...) can be used with them.
+
+    The action space is ``Box(max_edges)``; Gymnasium's action wrappers broadcast against its
+    bounds and fail on a length-E action. Put ``PadAction`` outermost, e.g.
+    ``PadAction(RescaleAction(env, -1.0, 1.0))``: it fills entries E.. with the wrapped
+    space's lower bound (valid values; the env ignores them). Padded actions pass unchanged.
+    """
+
+    def action(self, action: Any) -> np.ndarray:
+        action = np.asarray(action)
+        size = self.action_space.shape[0]
+        if action.ndim != 1 or len(action) > size:
+            raise ValueError(
+                f"action must be 1-D with at most max_edges={size} values, got shape {action.shape}"
+            )
+        n_edges = self.env.unwrapped.graph.n_edges
+        if len(action) not in (n_edges, size):
+            raise ValueError(
+                f"action has length {len(action)}; expected {n_edges} (the number of edges of "
+                f"this graph) or {size} (max_edges, padded)"
+            )
+        padded = np.array(self.action_space.low, dtype=self.action_space.dtype)
+        padded[: len(action)] = action
+        return padded

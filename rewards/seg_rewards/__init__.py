@@ -15,6 +15,15 @@ from seg_rewards.mapping import (
     superpixel_rewards_from_objects,
 )
 from seg_rewards.measurements import Measurements
+from seg_rewards.microscopy import (
+    BoundaryContrastPrior,
+    BrightShareBackgroundPrior,
+    DiameterPrior,
+    MembraneReward,
+    NucleiReward,
+    RimPrior,
+    SaddlePrior,
+)
 from seg_rewards.prior_base import Prior, Product, WeightedSum
 from seg_rewards.prior_reward import PriorReward
 from seg_rewards.priors import (
@@ -34,6 +43,13 @@ from seg_rewards.radial import RadialGaussianWeighting
 from seg_rewards.supervised import SupervisedReward, ground_truth_action
 
 __all__ = [
+    "SaddlePrior",
+    "RimPrior",
+    "NucleiReward",
+    "MembraneReward",
+    "DiameterPrior",
+    "BrightShareBackgroundPrior",
+    "BoundaryContrastPrior",
     "AnyBackground",
     "AxisRatioPrior",
     "BackgroundRule",

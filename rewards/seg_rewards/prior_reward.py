@@ -19,7 +19,7 @@ from seg_rewards.background import BackgroundRule
 from seg_rewards.base import ObjectReward
 from seg_rewards.mapping import EDGE_RULES
 from seg_rewards.measurements import Measurements
-from seg_rewards.prior_base import Prior
+from seg_rewards.prior_base import Prior, Product, WeightedSum
 from seg_rewards.priors import ConstantPrior
 
 
@@ -130,6 +130,7 @@ class PriorReward(ObjectReward):
             "background": background,
             "background_labels": m.labels[background],
             "foreground_scores": foreground_scores,
+            "prior_scores": prior_scores(self.foreground, m),
         }
         return np.clip(scores, 0.0, 1.0), extras
 
@@ -146,3 +147,24 @@ class PriorReward(ObjectReward):
     ) -> tuple[np.ndarray, np.ndarray]:
         labels, scores, _ = self.score_objects_with_diagnostics(segmentation, image=image)
         return labels, scores
+
+
+def prior_scores(prior: Prior, m: Measurements) -> dict[str, np.ndarray]:
+    """The (M,) scores of every part of a composed prior, by name (for tables of objects).
+
+    The parts of a :class:`Product` or :class:`WeightedSum` (flattened) are named after their
+    class without a ``Prior`` suffix, in snake case (``DiameterPrior`` -> ``diameter``; a name
+    that repeats gets ``_2``, ``_3``...). A prior that is not a combination is its own single
+    part. Costs nothing extra: priors cache their scores per :class:`Measurements`.
+    """
+    parts = list(prior.priors) if isinstance(prior, Product | WeightedSum) else [prior]
+    named: dict[str, np.ndarray] = {}
+    for part in parts:
+        stem = type(part).__name__.removesuffix("Prior") or type(part).__name__
+        base = "".join(f"_{c.lower()}" if c.isupper() else c for c in stem).lstrip("_")
+        name, count = base, 1
+        while name in named:
+            count += 1
+            name = f"{base}_{count}"
+        named[name] = part(m)
+    return named

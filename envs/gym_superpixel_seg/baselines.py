@@ -1,0 +1,705 @@
+"""Label-free baselines: non-learned policies and pixel methods, plus the loops that tune them.
+
+One set of baselines shared by the agent's evaluation (``stateless_sac.evaluate``) and the
+benchmark suites (``benchmarks``). A *policy* maps ``(env after reset, observation, rng)`` to
+one weight per edge in [0, 1] (1 = cut): it acts through ``env.step`` like an agent, so it is
+scored by the environment's own reward and metrics. A *pixel method* maps an image to a label
+image directly (mutex watershed, the classic nuclei pipeline); it cannot be expressed as an
+action on the superpixel graph and is scored with :func:`segmentation_metrics`.
+
+Policies:
+
+- :func:`all_merge`, :func:`all_cut`, :func:`uniform_random`: trivial references.
+- :func:`ground_truth`: the ideal action (needs labels: the superpixel upper bound, not a
+  baseline).
+- :func:`boundary_multicut`: normalised boundary strength (mean gradient along the edge) as the
+  action; its multicut bias ``beta`` is tuned (:func:`tune_beta`) and set on the env.
+- :class:`OffLineColourMulticut`: multicut on each superpixel's colour component orthogonal to
+  the image's *background colour line* (below), then segments under ``min_size`` pixels merged
+  into their largest neighbour. Returns the resulting partition as a binary action.
+- :class:`OffLineColourKMeans`: size-weighted k-means on the same off-line colour, connected
+  components of each cluster, the same small-segment merge.
+- :class:`RoundSegmentsMulticut`: a shape heuristic: boundary multicut, then every segment
+  that is not disk-like (area, solidity, eccentricity) merged into one background.
+
+The background colour line: the dominant line through the superpixels' mean colours, fitted
+by size-weighted PCA and refitted ``refits`` times on the superpixels nearest to it that hold
+``keep`` of the pixel mass (so that disks, a minority of pixels, stop pulling the fit). On
+``SuperpixelSeg-Circles-v0`` the background is a blend of two colours (a line in RGB) and each
+disk's colour is shifted off that line, so the distance between two superpixels' off-line
+components separates disk from background (design notes, "Circles: what a label-free heuristic
+does"). Grayscale images have no off-line component (every weight 0: one segment).
+
+Edge cases: a graph without edges gets an empty action; a segmentation with one segment is
+left as it is by the small-segment merge (it has no neighbour); a small segment merges into
+its largest *adjacent* segment (a multicut cannot join segments that do not touch), which is
+the largest segment of the image whenever they touch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from bioimage_cpp.filters import gaussian_smoothing
+from elf.segmentation.features import compute_boundary_mean_and_length
+from elf.segmentation.mutex_watershed import mutex_watershed
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from skimage.feature import peak_local_max
+from skimage.filters import threshold_otsu
+from skimage.measure import regionprops
+from skimage.segmentation import watershed as skimage_watershed
+
+from gym_superpixel_seg.graph import gradient_image, node_statistics
+from gym_superpixel_seg.metrics import segmentation_metrics
+from gym_superpixel_seg.partition import (
+    ground_truth_node_labels,
+    solve_multicut,
+    weights_to_costs,
+)
+from gym_superpixel_seg.superpixels import merge_small_segments, relabel_consecutive
+from seg_rewards import action_from_node_labels
+
+#: A policy maps (env after reset, observation, rng) to one weight per edge.
+Policy = Callable[[Any, dict, np.random.Generator], np.ndarray]
+
+#: Multicut betas tried by :func:`tune_beta`.
+BETAS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+# ---------------------------------------------------------------- trivial policies
+def all_merge(env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+    """Weight 0 on every edge: one object."""
+    return np.zeros(env.graph.n_edges)
+
+
+def all_cut(env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+    """Weight 1 on every edge: every superpixel its own object."""
+    return np.ones(env.graph.n_edges)
+
+
+def uniform_random(env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+    """Independent uniform weights."""
+    return rng.uniform(0, 1, env.graph.n_edges)
+
+
+def ground_truth(env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+    """The ideal action (cut iff majority ground-truth labels differ): the sp-gt upper bound."""
+    return env.ground_truth_action()
+
+
+# ---------------------------------------------------------------- boundary evidence
+def scale_to_unit(values: np.ndarray) -> np.ndarray:
+    """Min-max scale to [0, 1]; a constant (or empty) array becomes 0.5 (or stays empty)."""
+    values = np.asarray(values, np.float64)
+    if values.size == 0:
+        return values
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.full_like(values, 0.5)
+
+
+def boundary_weights(env: Any) -> np.ndarray:
+    """Edge weights = boundary strength (mean gradient along the edge) scaled to [0, 1] per image."""
+    return scale_to_unit(env.graph.boundary_strength)
+
+
+def boundary_multicut(env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+    """Normalised boundary strength as the action (beta is set on the env, see :func:`tune_beta`)."""
+    return boundary_weights(env)
+
+
+def gradient_boundaries(image: np.ndarray) -> np.ndarray:
+    """Boundary evidence: gaussian gradient magnitude (as the graph's boundary strength)."""
+    return gradient_image(np.asarray(image, np.float32), sigma=1.0).astype(np.float32)
+
+
+def membrane_boundaries(image: np.ndarray) -> np.ndarray:
+    """Boundary evidence of dark membranes: 1 - smoothed intensity, scaled to [0, 1]."""
+    gray = np.ascontiguousarray(np.asarray(image, np.float32).mean(axis=2))
+    return scale_to_unit(1.0 - gaussian_smoothing(gray, 1.0)).astype(np.float32)
+
+
+def boundary_map_policy(boundary_fn: Callable[[np.ndarray], np.ndarray]) -> Policy:
+    """Policy: edge weight = mean of ``boundary_fn(image)`` along the edge, min-max scaled."""
+
+    def policy(env, obs, rng):
+        graph = env.graph
+        if graph.n_edges == 0:
+            return np.zeros(0)
+        boundary = boundary_fn(obs["image"])
+        superpixels = np.ascontiguousarray(obs["superpixels"], dtype=np.uint32)
+        means = compute_boundary_mean_and_length(graph.rag, superpixels, boundary, n_threads=1)
+        return scale_to_unit(means[:, 0])
+
+    return policy
+
+
+# ---------------------------------------------------------------- off-line colour
+def background_colour_line(
+    colours: np.ndarray, sizes: np.ndarray, *, keep: float = 0.6, refits: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """The image's dominant colour line: size-weighted PCA of superpixel mean colours.
+
+    Fitted on every superpixel, then refitted ``refits`` times on the superpixels nearest to
+    the current line that together hold ``keep`` of the pixel mass.
+
+    Args:
+        colours: (N, C) mean colour per superpixel.
+        sizes: (N,) pixel count per superpixel (the weights).
+        keep: fraction of the pixel mass, in (0, 1], used by each refit.
+        refits: number of refits (>= 0).
+
+    Returns:
+        ``(point, direction)``: a point on the line (C,) and its unit direction (C,).
+
+    Raises:
+        ValueError: on mismatched shapes, no superpixel, non-positive total size or bad options.
+
+    Examples:
+        >>> colours = np.array([[0.1, 0.1, 0.1], [0.5, 0.5, 0.5], [0.9, 0.9, 0.9]])
+        >>> point, direction = background_colour_line(colours, np.ones(3))
+        >>> np.round(np.abs(direction), 3)
+        array([0.577, 0.577, 0.577])
+    """
+    colours = np.asarray(colours, np.float64)
+    sizes = np.asarray(sizes, np.float64)
+    if colours.ndim != 2 or sizes.shape != (len(colours),) or len(colours) == 0:
+        raise ValueError(
+            f"need (N, C) colours and (N,) sizes with N >= 1, got {colours.shape} and {sizes.shape}"
+        )
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be in (0, 1], got {keep}")
+    if refits < 0:
+        raise ValueError(f"refits must be >= 0, got {refits}")
+    if not np.all(sizes >= 0) or sizes.sum() <= 0:
+        raise ValueError("sizes must be >= 0 with a positive sum")
+    selected = np.ones(len(colours), bool)
+    point = direction = None
+    for _ in range(refits + 1):
+        weights = sizes * selected
+        point = weights @ colours / weights.sum()
+        centred = colours - point
+        covariance = (centred * weights[:, None]).T @ centred / weights.sum()
+        direction = np.linalg.eigh(covariance)[1][:, -1]
+        distance = np.linalg.norm(centred - np.outer(centred @ direction, direction), axis=1)
+        order = np.argsort(distance, kind="stable")
+        mass = np.cumsum(sizes[order]) / sizes.sum()
+        # The nearest superpixels up to (and including) the one that crosses `keep`.
+        n_keep = int(np.searchsorted(mass, keep)) + 1
+        selected = np.zeros(len(colours), bool)
+        selected[order[:n_keep]] = True
+    return point, direction
+
+
+def off_line_colour(image: np.ndarray, superpixels: np.ndarray, **line_options) -> np.ndarray:
+    """(N, C) colour component of each superpixel orthogonal to the background colour line.
+
+    ``line_options`` go to :func:`background_colour_line` (``keep``, ``refits``).
+    """
+    sizes, _, colours = node_statistics(np.asarray(superpixels), np.asarray(image, np.float32))
+    point, direction = background_colour_line(colours, sizes, **line_options)
+    centred = colours - point
+    return centred - np.outer(centred @ direction, direction)
+
+
+def off_line_weights(
+    image: np.ndarray, superpixels: np.ndarray, edges: np.ndarray, *, theta: float = 0.085
+) -> np.ndarray:
+    """Edge weight ``d / (d + theta)``, d = distance of the two superpixels' off-line colours."""
+    if not theta > 0:
+        raise ValueError(f"theta must be > 0, got {theta}")
+    off = off_line_colour(image, superpixels)
+    edges = np.asarray(edges, np.int64).reshape(-1, 2)
+    distance = np.linalg.norm(off[edges[:, 0]] - off[edges[:, 1]], axis=1)
+    return distance / (distance + theta)
+
+
+# ---------------------------------------------------------------- partitions as actions
+def connected_segments(node_labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Split every label into its connected components on the graph: (N,) labels 0..K-1."""
+    labels = np.asarray(node_labels)
+    edges = np.asarray(edges, np.int64).reshape(-1, 2)
+    same = edges[labels[edges[:, 0]] == labels[edges[:, 1]]]
+    n = len(labels)
+    adjacency = coo_matrix((np.ones(len(same)), (same[:, 0], same[:, 1])), shape=(n, n))
+    return connected_components(adjacency, directed=False)[1].astype(np.int64)
+
+
+def merge_small_node_segments(
+    node_labels: np.ndarray, node_sizes: np.ndarray, edges: np.ndarray, *, min_size: int
+) -> np.ndarray:
+    """Merge every segment smaller than ``min_size`` pixels into its largest adjacent segment.
+
+    Segments are visited from the smallest; sizes are updated after each merge. A segment
+    without neighbours stays. Returns (N,) consecutive labels.
+
+    Examples:
+        >>> edges = np.array([[0, 1], [1, 2]])
+        >>> merge_small_node_segments(np.array([0, 1, 2]), np.array([50, 5, 20]), edges, min_size=10)
+        array([0, 0, 1])
+    """
+    labels = np.unique(np.asarray(node_labels), return_inverse=True)[1].reshape(-1)
+    edges = np.asarray(edges, np.int64).reshape(-1, 2)
+    if min_size <= 1 or len(edges) == 0:
+        return labels
+    sizes = np.bincount(labels, weights=np.asarray(node_sizes, np.float64))
+    # owner[s] = the segment that s now belongs to (updated for every member on a merge).
+    owner = np.arange(len(sizes))
+    pairs = np.unique(np.sort(labels[edges], axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    for segment in np.argsort(sizes, kind="stable"):
+        segment = int(owner[segment])
+        if sizes[segment] >= min_size:
+            continue
+        current = owner[pairs]
+        touching = current[(current == segment).any(axis=1)]
+        neighbours = np.setdiff1d(touching.ravel(), [segment])
+        if neighbours.size == 0:
+            continue
+        target = int(neighbours[np.argmax(sizes[neighbours])])
+        owner[owner == segment] = target
+        sizes[target] += sizes[segment]
+        sizes[segment] = 0
+    return np.unique(owner[labels], return_inverse=True)[1].reshape(-1)
+
+
+def weighted_kmeans(
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    n_init: int = 3,
+    iterations: int = 50,
+) -> np.ndarray:
+    """Weighted k-means (k-means++ seeding, Lloyd iterations): (N,) cluster ids 0..k'-1.
+
+    The best of ``n_init`` runs by weighted inertia. With fewer distinct points than ``k``
+    the clusters that stay empty are dropped (ids are consecutive).
+    """
+    points = np.asarray(points, np.float64)
+    weights = np.asarray(weights, np.float64)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if len(points) == 0:
+        return np.zeros(0, np.int64)
+    best, best_inertia = None, np.inf
+    for _ in range(n_init):
+        centres = [points[rng.choice(len(points), p=weights / weights.sum())]]
+        for _ in range(1, min(k, len(points))):
+            squared = ((points[:, None] - np.array(centres)[None]) ** 2).sum(-1).min(1)
+            mass = squared * weights
+            if mass.sum() <= 0:
+                break
+            centres.append(points[rng.choice(len(points), p=mass / mass.sum())])
+        centres = np.array(centres)
+        assignment = np.full(len(points), -1)
+        for _ in range(iterations):
+            squared = ((points[:, None] - centres[None]) ** 2).sum(-1)
+            new = squared.argmin(1)
+            if np.array_equal(new, assignment):
+                break
+            assignment = new
+            for c in range(len(centres)):
+                member = assignment == c
+                if member.any():
+                    centres[c] = weights[member] @ points[member] / weights[member].sum()
+        inertia = float((((points - centres[assignment]) ** 2).sum(1) * weights).sum())
+        if inertia < best_inertia:
+            best, best_inertia = assignment, inertia
+    return np.unique(best, return_inverse=True)[1].reshape(-1)
+
+
+class PartitionPolicy:
+    """A policy that partitions the graph itself and returns the partition as a binary action.
+
+    Subclasses implement :meth:`node_labels`; the action is
+    :func:`seg_rewards.action_from_node_labels` of them, and the env's own multicut reproduces
+    that partition at any beta when every segment is connected (each segment's edges are
+    attractive, every edge between segments repulsive). A graph without edges gets an empty
+    action.
+    """
+
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        if env.graph.n_edges == 0:
+            return np.zeros(0)
+        return action_from_node_labels(self.node_labels(env, obs, rng), env.graph.edges)
+
+
+@dataclass
+class OffLineColourMulticut(PartitionPolicy):
+    """Multicut on the off-line colour, then small segments merged (a binary action).
+
+    Edge weight ``w = d / (d + theta)`` (:func:`off_line_weights`), multicut at ``beta``,
+    segments under ``min_size`` pixels merged into their largest neighbour
+    (:func:`merge_small_node_segments`); the action cuts exactly the edges between the final
+    segments, so the env's own multicut reproduces it at any beta.
+
+    Defaults tuned on ``SuperpixelSeg-Circles-v0`` seeds 500-519 (docs/benchmarks.md).
+    """
+
+    theta: float = 0.085
+    beta: float = 0.5
+    min_size: int = 100
+    solver: str = "kernighan-lin"
+
+    @property
+    def name(self) -> str:
+        return f"off-line colour multicut (theta={self.theta:g}, beta={self.beta:g})"
+
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        graph = env.graph
+        weights = off_line_weights(obs["image"], obs["superpixels"], graph.edges, theta=self.theta)
+        costs = weights_to_costs(weights, beta=self.beta)
+        labels = solve_multicut(graph.rag, costs, graph.n_nodes, solver=self.solver)
+        return merge_small_node_segments(
+            labels, graph.node_sizes, graph.edges, min_size=self.min_size
+        )
+
+
+@dataclass
+class OffLineColourKMeans(PartitionPolicy):
+    """Size-weighted k-means on the off-line colour, connected components, small segments merged.
+
+    Defaults tuned on ``SuperpixelSeg-Circles-v0`` seeds 500-519 (docs/benchmarks.md).
+    """
+
+    k: int = 8
+    min_size: int = 100
+    n_init: int = 3
+
+    @property
+    def name(self) -> str:
+        return f"off-line colour k-means (k={self.k})"
+
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        graph = env.graph
+        off = off_line_colour(obs["image"], obs["superpixels"])
+        clusters = weighted_kmeans(off, graph.node_sizes, self.k, rng, n_init=self.n_init)
+        labels = connected_segments(clusters, graph.edges)
+        return merge_small_node_segments(
+            labels, graph.node_sizes, graph.edges, min_size=self.min_size
+        )
+
+
+@dataclass
+class RoundSegmentsMulticut(PartitionPolicy):
+    """Boundary multicut, then every segment that is not disk-like merged into one background.
+
+    A label-free shape heuristic: multicut on the normalised boundary strength at ``beta``,
+    then a segment counts as a disk when its area is that of a disk of radius ``min_radius``
+    to ``max_radius``, its solidity (area / convex hull area) is at least ``min_solidity`` and
+    its eccentricity at most ``max_eccentricity`` (``skimage.measure.regionprops``); all
+    other segments become one background label. Returns that partition as a binary action
+    (background pieces that do not touch each other stay separate in the env's multicut).
+
+    Defaults tuned on ``SuperpixelSeg-CirclesShape-v0`` seeds 500-519 (docs/benchmarks.md).
+    """
+
+    beta: float = 0.7
+    min_radius: float = 8.0
+    max_radius: float = 24.0
+    min_solidity: float = 0.9
+    max_eccentricity: float = 0.6
+
+    @property
+    def name(self) -> str:
+        return f"round-segment filter on boundary multicut (beta={self.beta:g})"
+
+    def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        graph = env.graph
+        costs = weights_to_costs(boundary_weights(env), beta=self.beta)
+        labels = solve_multicut(graph.rag, costs, graph.n_nodes)
+        segmentation = labels[np.asarray(obs["superpixels"])] + 1
+        area_low, area_high = np.pi * self.min_radius**2, np.pi * self.max_radius**2
+        round_ids = [
+            region.label - 1
+            for region in regionprops(segmentation)
+            if area_low <= region.area <= area_high
+            and region.solidity >= self.min_solidity
+            and region.eccentricity <= self.max_eccentricity
+        ]
+        background = labels.max() + 1
+        return np.where(np.isin(labels, round_ids), labels, background)
+
+
+# ---------------------------------------------------------------- pixel methods
+#: Offsets of the mutex watershed baseline: direct neighbours attractive, the rest repulsive.
+MWS_OFFSETS = ((-1, 0), (0, -1), (-3, 0), (0, -3), (-9, 0), (0, -9), (-27, 0), (0, -27))
+#: (gamma, scale) grid of the mutex watershed baseline: boundary map ** gamma, repulsive
+#: channels multiplied by scale.
+MWS_GRID = tuple((g, s) for g in (1.0, 2.0, 4.0) for s in (0.5, 1.0, 2.0, 4.0))
+
+
+def line_max(boundary: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    """Max of ``boundary`` on the straight pixel line from p to p + offset (axis-aligned)."""
+    dy, dx = offset
+    length = max(abs(dy), abs(dx))
+    uy, ux = (dy // length if dy else 0), (dx // length if dx else 0)
+    height, width = boundary.shape
+    result = boundary.copy()
+    for k in range(1, length + 1):
+        sy, sx = uy * k, ux * k
+        shifted = np.ones_like(boundary)  # outside the image: boundary
+        ys, xs = slice(max(-sy, 0), height - max(sy, 0)), slice(max(-sx, 0), width - max(sx, 0))
+        ys2 = slice(max(sy, 0), height + min(sy, 0))
+        xs2 = slice(max(sx, 0), width + min(sx, 0))
+        shifted[ys, xs] = boundary[ys2, xs2]
+        np.maximum(result, shifted, out=result)
+    return result
+
+
+def mws_on_boundaries(
+    image: np.ndarray,
+    boundary_fn: Callable[[np.ndarray], np.ndarray],
+    *,
+    gamma: float = 1.0,
+    scale: float = 1.0,
+    min_size: int = 10,
+) -> np.ndarray:
+    """Mutex watershed on boundary affinities (elf): an edge's boundary probability is the max
+    of ``boundary_fn(image) ** gamma`` along the pixel line; repulsive channels are multiplied
+    by ``scale``."""
+    boundary = boundary_fn(image) ** gamma
+    affinities = np.stack([line_max(boundary, offset) for offset in MWS_OFFSETS])
+    affinities[2:] = np.clip(affinities[2:] * scale, 0, 1)
+    labels = mutex_watershed(
+        affinities, [list(o) for o in MWS_OFFSETS], strides=[2, 2], randomize_strides=False
+    )
+    labels = relabel_consecutive(labels.astype(np.uint32))
+    if min_size > 1:
+        labels = merge_small_segments(labels, np.asarray(image, np.float32), min_size)
+    return labels
+
+
+def classic_nuclei(image: np.ndarray, *, sigma: float = 2.0, min_distance: int = 5) -> np.ndarray:
+    """Gaussian smoothing, Otsu threshold, distance-transform seeded watershed (0 = background)."""
+    gray = np.asarray(image, np.float32).mean(axis=2)
+    smoothed = ndimage.gaussian_filter(gray, sigma)
+    if smoothed.max() <= smoothed.min():
+        return np.zeros(gray.shape, np.int64)
+    foreground = smoothed > threshold_otsu(smoothed)
+    distance = ndimage.distance_transform_edt(foreground)
+    components, _ = ndimage.label(foreground)
+    peaks = peak_local_max(
+        ndimage.gaussian_filter(distance, 1.0),
+        min_distance=min_distance,
+        labels=components,
+        exclude_border=False,
+    )
+    markers = np.zeros(gray.shape, np.int64)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    return skimage_watershed(-distance, markers, mask=foreground).astype(np.int64)
+
+
+# ---------------------------------------------------------------- evaluation and tuning
+def policy_name(policy: Policy) -> str:
+    """A policy's ``name`` attribute, else its ``__name__``, else ``"policy"``."""
+    return getattr(policy, "name", None) or getattr(policy, "__name__", "policy")
+
+
+@dataclass
+class EvaluationResult:
+    """Per-seed results of one policy."""
+
+    name: str
+    seeds: list[int]
+    rewards: list[float] = field(default_factory=list)
+    metrics: list[dict[str, float]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def values(self, key: str) -> list[float]:
+        """Per-seed values of ``"reward"`` or a metric key."""
+        return list(self.rewards) if key == "reward" else [m[key] for m in self.metrics]
+
+    def mean(self, key: str) -> float:
+        values = self.values(key)
+        return float(np.mean(values)) if values else float("nan")
+
+    def std(self, key: str) -> float:
+        values = self.values(key)
+        return float(np.std(values)) if values else float("nan")
+
+
+def evaluate(
+    env: Any,
+    policy: Policy,
+    seeds: Iterable[int],
+    *,
+    name: str = "",
+    beta: float | None = None,
+    policy_seed: int = 0,
+) -> EvaluationResult:
+    """Run ``policy`` for one step on each seed and collect reward and metrics.
+
+    Args:
+        env: an environment (wrappers are removed) whose source has ground truth and which
+            computes metrics.
+        policy: the policy to evaluate.
+        seeds: reset seeds (one image each).
+        name: label of the result.
+        beta: multicut boundary bias to use for this policy (restored afterwards).
+        policy_seed: seed of the generator passed to the policy.
+    """
+    env = env.unwrapped
+    seeds = [int(seed) for seed in seeds]
+    result = EvaluationResult(name=name or policy_name(policy), seeds=seeds)
+    rng = np.random.default_rng(policy_seed)
+    previous_beta = env.beta
+    if beta is not None:
+        env.beta = beta
+    try:
+        for seed in seeds:
+            obs, _ = env.reset(seed=seed)
+            start = time.perf_counter()
+            action = policy(env, obs, rng)
+            _, reward, _, _, info = env.step(action)
+            result.seconds.append(time.perf_counter() - start)
+            result.rewards.append(float(reward))
+            result.metrics.append(info["metrics"])
+    finally:
+        env.beta = previous_beta
+    return result
+
+
+def evaluate_superpixel_projection(
+    env: Any, seeds: Iterable[int], *, name: str = "sp gt (majority projection)"
+) -> EvaluationResult:
+    """Metrics of the superpixel upper bound: each superpixel takes its majority GT label.
+
+    This is the bound as the paper defines it. It can be slightly above what any edge action
+    reaches, because two same-label superpixels that are not adjacent cannot be merged by a
+    multicut. No reward is given (the projection is not an action).
+    """
+    env = env.unwrapped
+    seeds = [int(seed) for seed in seeds]
+    result = EvaluationResult(name=name, seeds=seeds)
+    for seed in seeds:
+        obs, info = env.reset(seed=seed)
+        start = time.perf_counter()
+        superpixels, truth = obs["superpixels"], info["ground_truth"]
+        projection = ground_truth_node_labels(superpixels, truth)[superpixels]
+        result.metrics.append(
+            segmentation_metrics(projection, truth, background=env.metrics_background)
+        )
+        result.seconds.append(time.perf_counter() - start)
+    return result
+
+
+def tune_beta_on_cases(
+    cases: Iterable[tuple[Any, int]],
+    policy: Policy,
+    *,
+    betas: Iterable[float] = BETAS,
+    metric: str = "sbd",
+    rng: np.random.Generator | None = None,
+) -> tuple[float, dict[float, float]]:
+    """The multicut beta with the best mean ``metric`` of ``policy`` over ``(env, seed)`` cases.
+
+    Args:
+        cases: (env, reset seed) pairs; envs may differ between cases.
+        policy: the policy whose action is partitioned at each beta.
+        betas: candidate betas.
+        metric: key of ``info["metrics"]`` to maximise.
+        rng: generator passed to the policy for every case; None gives each case a fresh
+            ``default_rng(0)``.
+
+    Returns:
+        ``(best_beta, {beta: mean metric})``; ties go to the beta closer to 0.5.
+    """
+    betas = [float(beta) for beta in betas]
+    values: dict[float, list[float]] = {beta: [] for beta in betas}
+    for env, seed in cases:
+        env = env.unwrapped
+        obs, _ = env.reset(seed=seed)
+        action = policy(env, obs, np.random.default_rng(0) if rng is None else rng)
+        previous_beta = env.beta
+        try:
+            # The unwrapped env may be stepped again on the same graph, which saves a reset
+            # (superpixels) per beta.
+            for beta in betas:
+                env.beta = beta
+                values[beta].append(env.step(action)[4]["metrics"][metric])
+        finally:
+            env.beta = previous_beta
+    scores = {beta: float(np.mean(v)) for beta, v in values.items()}
+    best = max(scores, key=lambda b: (scores[b], -abs(b - 0.5)))
+    return best, scores
+
+
+def tune_beta(
+    env: Any,
+    policy: Policy,
+    seeds: Iterable[int],
+    *,
+    betas: Iterable[float] = BETAS,
+    metric: str = "sbd",
+) -> tuple[float, dict[float, float]]:
+    """The multicut beta with the best mean ``metric`` of ``policy`` on ``seeds`` of one env.
+
+    Use seeds that are disjoint from the evaluation seeds.
+
+    Returns:
+        ``(best_beta, {beta: mean metric})``.
+    """
+    return tune_beta_on_cases(((env, seed) for seed in seeds), policy, betas=betas, metric=metric)
+
+
+def tune_policy(
+    env: Any,
+    make_policy: Callable[..., Policy],
+    grid: Sequence[dict[str, Any]],
+    seeds: Iterable[int],
+    *,
+    metric: str = "sbd",
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], float]]]:
+    """The options of ``make_policy(**options)`` with the best mean ``metric`` on ``seeds``.
+
+    Each image is reset once and every option set acts on it (the env is stepped repeatedly
+    on the same graph). Returns ``(best options, [(options, mean metric), ...])``; ties go to
+    the first in ``grid``.
+    """
+    env = env.unwrapped
+    policies = [make_policy(**options) for options in grid]
+    values: list[list[float]] = [[] for _ in grid]
+    for seed in seeds:
+        obs, _ = env.reset(seed=int(seed))
+        for index, policy in enumerate(policies):
+            action = policy(env, obs, np.random.default_rng(0))
+            values[index].append(env.step(action)[4]["metrics"][metric])
+    scores = [(dict(options), float(np.mean(v))) for options, v in zip(grid, values, strict=True)]
+    best = max(range(len(scores)), key=lambda i: (scores[i][1], -i))
+    return scores[best][0], scores
+
+
+def label_free_baselines(
+    env: Any, tuning_seeds: Iterable[int], *, colour: bool = True, shape: bool = True
+) -> list[tuple[str, Policy, float | None]]:
+    """The standard label-free policies as ``(name, policy, beta)`` rows (beta None: the env's).
+
+    all-merge, all-cut, uniform random, the boundary multicut with its beta tuned on
+    ``tuning_seeds`` (keep them disjoint from evaluation seeds), with ``colour`` the two
+    off-line colour baselines at their defaults (tuned once on Circles seeds 500-519) and with
+    ``shape`` the round-segment filter (tuned once on CirclesShape seeds 500-519).
+    """
+    beta, _ = tune_beta(env, boundary_multicut, tuning_seeds)
+    rows: list[tuple[str, Policy, float | None]] = [
+        ("all-merge", all_merge, None),
+        ("all-cut", all_cut, None),
+        ("random", uniform_random, None),
+        (f"boundary multicut (beta={beta:g})", boundary_multicut, beta),
+    ]
+    if colour:
+        for policy in (OffLineColourMulticut(), OffLineColourKMeans()):
+            rows.append((policy.name, policy, None))
+    if shape:
+        rows.append((RoundSegmentsMulticut().name, RoundSegmentsMulticut(), None))
+    return rows
