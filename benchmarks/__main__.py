@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     # throughput
     run.add_argument("--steps", type=int, default=None, help="throughput/training: steps")
     run.add_argument(
+        "--learner-baseline",
+        default="default",
+        help="throughput: git ref of the agent code the learner is paired against "
+        "('default': before issue 13's learner changes; 'none': skip)",
+    )
+    run.add_argument(
         "--sizes", default="128,256,512,768,1024", help="throughput: image sides for scaling"
     )
     run.add_argument("--image-size", type=int, default=None, help="env image side (Circles)")
@@ -135,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             seeds=seeds,
             steps=args.steps,
             sizes=[int(s) for s in args.sizes.split(",")],
+            learner_baseline=None if args.learner_baseline == "none" else args.learner_baseline,
             progress=progress,
         )
     elif args.suite == "shift":

@@ -176,16 +176,20 @@ model.set_logger(Logger(None, []))
 for obs, action, rewards in transitions:
     model.replay_buffer.add_transition(obs, action, rewards)
 model.train(gradient_steps=5, batch_size=cfg["batch_size"])
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 model.train(gradient_steps=cfg["updates"], batch_size=cfg["batch_size"])
 updates_per_s = cfg["updates"] / (time.perf_counter() - start)
+updates_per_cpu_s = cfg["updates"] / (time.process_time() - cpu)
 observations = [t[0] for t in transitions]
 model.predict(observations[0])
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 for i in range(cfg["predicts"]):
     model.predict(observations[i % len(observations)])
 predicts_per_s = cfg["predicts"] / (time.perf_counter() - start)
-print(json.dumps({"updates_per_s": updates_per_s, "predicts_per_s": predicts_per_s}))
+predicts_per_cpu_s = cfg["predicts"] / (time.process_time() - cpu)
+print(json.dumps({"updates_per_s": updates_per_s, "predicts_per_s": predicts_per_s,
+                  "updates_per_cpu_s": updates_per_cpu_s,
+                  "predicts_per_cpu_s": predicts_per_cpu_s}))
 """
 
 
@@ -211,7 +215,8 @@ def tree_env(tree: Path, threads: int) -> dict[str, str]:
 def record_transitions(
     env_id: str, sizes: Sequence[int], n: int, seed: int = 0
 ) -> list[tuple[dict, np.ndarray, dict]]:
-    """``n`` real transitions (graph + subgraphs, random action, subgraph rewards)."""
+    """``n`` real transitions (graph + subgraphs, random action, subgraph rewards), as plain
+    numpy arrays and dicts."""
     import gymnasium as gym
 
     import gym_superpixel_seg  # noqa: F401
@@ -223,7 +228,16 @@ def record_transitions(
         obs, info = env.reset(seed=seed + i)
         action = rng.uniform(0, 1, info["n_edges"]).astype(np.float32)
         _, _, _, _, step_info = env.step(action)
-        out.append((obs, action, step_info["subgraph_rewards"]))
+        # plain arrays only: the pickle is read by other versions of the packages
+        graph = obs["graph"]
+        plain = {
+            "graph": GraphInstance(
+                np.asarray(graph.nodes), np.asarray(graph.edges), np.asarray(graph.edge_links)
+            ),
+            "subgraphs": {int(k): np.asarray(v) for k, v in obs["subgraphs"].items()},
+        }
+        rewards = {int(k): np.asarray(v) for k, v in step_info["subgraph_rewards"].items()}
+        out.append((plain, action, rewards))
     return out
 
 
@@ -263,7 +277,8 @@ def paired_learner(
 
     Each round runs the baseline then this tree, each in a fresh interpreter on the same
     recorded transitions; the ratio is taken per round (same machine load) and its median
-    reported.
+    reported. Rates per wall second and per CPU second of the process (``*_per_cpu_s``, one
+    torch thread: much less sensitive to other processes on a shared machine).
     """
     cfg = {
         "env_id": env_id,
@@ -301,7 +316,9 @@ def paired_learner(
     return {
         "config": cfg,
         "runs": runs,
-        "rows": _ratio_rows(runs, ["updates_per_s", "predicts_per_s"]),
+        "rows": _ratio_rows(
+            runs, ["updates_per_s", "updates_per_cpu_s", "predicts_per_s", "predicts_per_cpu_s"]
+        ),
     }
 
 

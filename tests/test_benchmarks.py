@@ -129,6 +129,7 @@ def test_quality_on_shared_data(tmp_path, name):
 def test_throughput(tmp_path):
     out = tmp_path / "throughput"
     argv = ["run", "throughput", "--seeds", "2", "--steps", "2", "--sizes", "64,96"]
+    argv += ["--learner-baseline", "none"]  # the paired learner: tests/test_learner_speed.py
     assert main([*argv, "--out", str(out), "--no-progress"]) == 0
     data = check_report(out, "throughput")
     markdown = (out / "throughput.md").read_text()

@@ -145,3 +145,29 @@ def test_folder_source_images_are_loaded_and_segmented_once() -> None:
     for seed in range(4):
         env.reset(seed=seed)
     assert calls.calls == len(set(loads)) == len(loads) <= 2
+
+
+def test_cropping_source_caches_whole_images_and_crops_anew() -> None:
+    """Random crops: the loaded whole image is reused, superpixels are computed per crop."""
+    from gym_superpixel_seg.folder import FolderSource
+
+    bundled = pathlib.Path(__file__).resolve().parent.parent / "envs" / "gym_superpixel_seg"
+    images = bundled / "data" / "nuclei" / "images"
+    names = sorted(p.name for p in images.iterdir())[:2]
+    folder = FolderSource(images, crop_size=64, names=names)
+    loads = []
+    original = folder.load
+
+    def counting_load(index: int):
+        loads.append(index)
+        return original(index)
+
+    folder.load = counting_load
+    cached, calls = make_env(folder, cache_size=2)
+    plain, _ = make_env(FolderSource(images, crop_size=64, names=names))
+    loads.clear()
+    for seed in range(5):
+        assert_same_observation(cached.reset(seed=seed)[0], plain.reset(seed=seed)[0])
+    assert calls.calls == 5  # a new crop each time: superpixels recomputed
+    assert len(loads) == len(set(loads)) <= 2  # each whole image read once
+    assert cached.cache_stats["misses"] == len(loads)

@@ -187,7 +187,9 @@ def test_collate_tensors_matches_pyg_collation(transitions, with_pixels) -> None
     assert batch.num_nodes == expected.num_nodes and batch.num_graphs == 3
     for key in batch.keys():
         assert torch.equal(batch[key], expected[key]), key
-    assert set(batch.keys()) == {k for k in expected.keys() if k not in ("batch", "ptr", "num_nodes")}
+    assert set(batch.keys()) == {
+        k for k in expected.keys() if k not in ("batch", "ptr", "num_nodes")
+    }
 
 
 def test_replay_buffer_samples_and_old_pickles_convert(transitions) -> None:
@@ -300,3 +302,24 @@ def test_agent_trims_its_env_unless_the_policy_uses_pixels() -> None:
         "GNNPolicy", pixels, seed=0, policy_kwargs={"hidden_dim": 8, "pixel_encoder": unet}
     )
     assert pixels._drop == ((), ())
+
+
+@pytest.mark.slow
+def test_paired_learner_benchmark_reports_ratios() -> None:
+    """The benchmark's paired old/new harness, with this tree on both sides (tiny settings)."""
+    from benchmarks import agent_throughput
+
+    root = agent_throughput.REPO_ROOT
+    result = agent_throughput.paired_learner(
+        root, new=root, rounds=1, updates=3, predicts=3, n_transitions=2, hidden_dim=8
+    )
+    assert len(result["runs"]["old"]) == len(result["runs"]["new"]) == 1
+    for run in result["runs"]["old"] + result["runs"]["new"]:
+        assert run["updates_per_s"] > 0 and run["predicts_per_s"] > 0
+    assert [row[0] for row in result["rows"]] == [
+        "updates_per_s",
+        "updates_per_cpu_s",
+        "predicts_per_s",
+        "predicts_per_cpu_s",
+    ]
+    assert "new/old" in agent_throughput.paired_markdown(result, "tiny")

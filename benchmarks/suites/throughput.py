@@ -7,6 +7,9 @@
   ``weights_to_costs``' sign convention (positive cost = attractive, so cutting it raises the
   energy; lower energy is better). The gap of a solver on a graph is its energy minus the best
   energy any solver found on that graph, divided by the absolute best energy.
+- Learner, paired: gradient updates/s and predicts/s of the agent at ``learner_baseline`` (a
+  git ref; default: before issue 13's learner changes) against this tree, interleaved in one
+  run (:func:`benchmarks.agent_throughput.paired_learner`), as ratios new/old per round.
 - Scaling: Circles images of side 128..1024 (disk count grows with the area, so the density
   is constant) and, at a fixed size, superpixel counts varied through the superpixel size
   filter; median reset and step times with a least-squares fit of ``log t = a log x + c``.
@@ -226,6 +229,7 @@ def run(
     scaling_seeds: int = 3,
     min_sizes: Sequence[int] = (5, 10, 20, 40, 80),
     superpixel_side: int | None = None,
+    learner_baseline: str | None = "default",
     progress: bool = True,
 ) -> dict[str, Any]:
     from benchmarks import figures
@@ -328,9 +332,11 @@ def run(
     scaling_figure = figures.scaling_plot(
         series, out / "throughput_scaling.png", xlabel="pixels", title=f"{env_id}-like scaling"
     )
+    learner_md, learner = _paired_learner_section(learner_baseline)
     markdown = "\n\n".join(
         [
             "## Throughput",
+            learner_md,
             breakdown_md.replace("### ", "### Breakdown: "),
             f"### Solvers ({len(seeds)} graphs, median {solver_extra['n_edges_median']:.0f} "
             "edges, beta 0.5; energy = sum of costs of cut edges, lower is better)",
@@ -356,6 +362,28 @@ def run(
             "solver_verdict": verdict,
             "solver_raw": solver_extra,
             "scaling": scale,
+            "learner_paired": learner,
         },
         "figures": [str(solver_figure), str(scaling_figure)],
     }
+
+
+def _paired_learner_section(baseline: str | None) -> tuple[str, dict[str, Any] | None]:
+    """The agent's learner at ``baseline`` vs this tree (markdown, raw runs); skipped when
+    ``baseline`` is None or the git history is not available."""
+    import subprocess
+    import tempfile
+
+    from benchmarks import agent_throughput
+
+    if baseline is None:
+        return "### Learner, paired: skipped (no baseline)", None
+    ref = agent_throughput.BASELINE_REF if baseline == "default" else baseline
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            tree = agent_throughput.export_tree(ref, Path(tmp) / "baseline")
+        except (OSError, subprocess.CalledProcessError) as error:
+            return f"### Learner, paired: skipped (cannot export git ref {ref}: {error})", None
+        result = agent_throughput.paired_learner(tree, rounds=3, updates=60)
+    title = f"Learner, paired: {ref} (old) vs this tree (new), recorded Circles transitions"
+    return agent_throughput.paired_markdown(result, title), result
