@@ -126,13 +126,9 @@ def test_cache_size_needs_a_finite_source_and_a_valid_size(source) -> None:
         source.load(3)
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="development data not present")
-def test_folder_source_images_are_loaded_and_segmented_once() -> None:
-    from gym_superpixel_seg.folder import FolderSource
-
-    names = sorted(p.name for p in (DATA / "images").iterdir())[:2]
-    folder = FolderSource(DATA, names=names)
-    loads = []
+def count_loads(folder) -> list[int]:
+    """Record the indices ``folder.load`` is called with (wraps the instance's method)."""
+    loads: list[int] = []
     original = folder.load
 
     def counting_load(index: int):
@@ -140,6 +136,16 @@ def test_folder_source_images_are_loaded_and_segmented_once() -> None:
         return original(index)
 
     folder.load = counting_load
+    return loads
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="development data not present")
+def test_folder_source_images_are_loaded_and_segmented_once() -> None:
+    from gym_superpixel_seg.folder import FolderSource
+
+    names = sorted(p.name for p in (DATA / "images").iterdir())[:2]
+    folder = FolderSource(DATA / "images", DATA / "labels", names=names)
+    loads = count_loads(folder)
     env, calls = make_env(folder, cache_size=2, max_edges=100_000)
     loads.clear()  # the source read every image once to learn the image shape
     for seed in range(4):
@@ -155,14 +161,7 @@ def test_cropping_source_caches_whole_images_and_crops_anew() -> None:
     images = bundled / "data" / "nuclei" / "images"
     names = sorted(p.name for p in images.iterdir())[:2]
     folder = FolderSource(images, crop_size=64, names=names)
-    loads = []
-    original = folder.load
-
-    def counting_load(index: int):
-        loads.append(index)
-        return original(index)
-
-    folder.load = counting_load
+    loads = count_loads(folder)
     cached, calls = make_env(folder, cache_size=2)
     plain, _ = make_env(FolderSource(images, crop_size=64, names=names))
     loads.clear()

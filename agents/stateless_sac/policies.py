@@ -7,10 +7,12 @@ embeddings of a U-Net that is part of the policy and trained end to end (Method 
 Speed (the learner is the bottleneck of training; see docs/benchmarks.md, "Learner"):
 
 - A message ``phi(f_i, f_j, e_ij)`` starts with one Linear on ``[f_i, f_j, e_ij]``. Its weight
-  is split into a node part and an edge part: the node part is applied once per *node*
-  (``x @ [W_i; W_j]^T``), the edge part once per *undirected edge* (shared by both
-  directions), and the per-message pre-activation is two ``index_select`` gathers and adds.
-  Same parameters and the same function as the concatenated form (equal to ~1e-7).
+  is split into node parts and an edge part: ``x W_i^T`` and ``x W_j^T`` once per *node*,
+  ``e W_e^T + b`` once per *undirected edge* (shared by both directions), and the
+  per-message pre-activation is two ``index_select`` gathers and adds. Same parameters and
+  the same function as the concatenated form (equal to ~1e-7).
+- Subgraph pooling (mean and max over a subgraph's k edges) is ``F.embedding_bag``: gather and
+  reduce in one op, without materialising the (S, k, H) tensor.
 - The mean aggregation is one ``index_add_`` divided by the node degree (computed once per
   forward, shared by all layers); nodes without edges get 0, as with PyG's mean.
 - The ``n_critics`` critics are one module, :class:`Critics`, whose Linear layers hold the
