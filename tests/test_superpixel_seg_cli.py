@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("torch")
 tifffile = pytest.importorskip("tifffile")
 
-from stateless_sac.cli import fit_train_args, main  # noqa: E402
+from stateless_sac.cli import main  # noqa: E402
 from stateless_sac.segment import resolve_agent, segment_folder  # noqa: E402
 
 
