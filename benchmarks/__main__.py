@@ -17,7 +17,7 @@ Examples:
     python -m benchmarks run throughput --out results/throughput
     python -m benchmarks run training --steps 2000
     python -m benchmarks run shift --seeds 20 --out results/shift
-    python -m benchmarks run real --data ../shared/data --seeds 0,1,2 --out results/real
+    python -m benchmarks run real --data ../shared/data --seeds 3 --out results/real
 
 Every run writes SUITE.md (tables), SUITE.json (every number, machine, packages, seeds,
 command line) and PNG figures to ``--out``.
