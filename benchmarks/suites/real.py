@@ -178,7 +178,7 @@ def run(
             "SBD": mean["sbd"],
             "VI split": mean["vi_split"],
             "VI merge": mean["vi_merge"],
-            "superpixels / image": mean["n_superpixels"],
+            "superpixels / image": round(mean["n_superpixels"]),
         }
         crop_size = times["crop_size"]
         time_rows = [
