@@ -8,6 +8,8 @@ Suites:
     training     reward and held-out SBD against wall time for a training run.
     shift        agent, best label-free baselines and ground-truth action under Circles
                  generator changes (noise, texture, 512x512).
+    real         per labelled dev folder (nuclei, membranes): superpixel bound, reward
+                 alignment of the preset, reset/step times on crops and whole images.
 
 Examples:
     python -m benchmarks run quality --env SuperpixelSeg-Circles-v0 --seeds 20
@@ -15,6 +17,7 @@ Examples:
     python -m benchmarks run throughput --out results/throughput
     python -m benchmarks run training --steps 2000
     python -m benchmarks run shift --seeds 20 --out results/shift
+    python -m benchmarks run real --data ../shared/data --seeds 3 --out results/real
 
 Every run writes SUITE.md (tables), SUITE.json (every number, machine, packages, seeds,
 command line) and PNG figures to ``--out``.
@@ -31,7 +34,7 @@ from pathlib import Path
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-SUITES = ("quality", "throughput", "training", "shift")
+SUITES = ("quality", "throughput", "training", "shift", "real")
 
 
 def parse_seeds(text: str, *, offset: int) -> list[int]:
@@ -82,7 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tune", type=int, default=None, help="--data: first N images for tuning")
     run.add_argument("--limit", type=int, default=None, help="at most N evaluation images")
     run.add_argument(
-        "--profile", default="auto", choices=("auto", "nuclei", "dense"), help="--data kind"
+        "--profile",
+        default="auto",
+        choices=("auto", "nuclei", "dense", "membranes"),
+        help="--data kind (real: nuclei or membranes for a single folder)",
     )
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     # throughput
@@ -142,6 +148,19 @@ def main(argv: list[str] | None = None) -> int:
             steps=args.steps,
             sizes=[int(s) for s in args.sizes.split(",")],
             learner_baseline=None if args.learner_baseline == "none" else args.learner_baseline,
+            progress=progress,
+        )
+    elif args.suite == "real":
+        from benchmarks.suites import real
+
+        if args.data is None:
+            raise SystemExit("the real suite needs --data (a folder of labelled dev folders)")
+        result = real.run(
+            out=args.out,
+            data=args.data,
+            seeds=parse_seeds(args.seeds, offset=0),
+            limit=args.limit,
+            profile=None if args.profile == "auto" else args.profile,
             progress=progress,
         )
     elif args.suite == "shift":

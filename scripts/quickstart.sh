@@ -15,7 +15,7 @@ fi
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build (see design notes).
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[agents,dev]"
+.venv/bin/python -m pip install --quiet -e ".[agents,dev,distributed]"
 
 case "$job" in
     demo)

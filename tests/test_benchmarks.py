@@ -212,3 +212,31 @@ def test_shift_rejects_unknown_shift(tmp_path):
 
     with pytest.raises(ValueError, match="unknown shift"):
         shift.run(out=tmp_path, shifts=["blur"], agents=(), seeds=[10_000], tune_seeds=[500])
+
+
+def test_real_suite_tiny(tmp_path):
+    """The real-data suite on a synthetic nuclei folder: bound, alignment and timings."""
+    from benchmarks.suites import real
+
+    iio = pytest.importorskip("imageio.v3")
+    folder = tmp_path / "dsb2018-fluo"
+    (folder / "images").mkdir(parents=True)
+    (folder / "labels").mkdir()
+    yy, xx = np.mgrid[:64, :72]
+    for i, centres in enumerate([[(18, 20), (44, 50)], [(20, 50), (45, 18), (30, 36)]]):
+        image, labels = np.full((64, 72), 10.0), np.zeros((64, 72), np.uint16)
+        for j, (y, x) in enumerate(centres, start=1):
+            d2 = (yy - y) ** 2 + (xx - x) ** 2
+            image += 200 * np.exp(-d2 / (2 * 6.0**2))
+            labels[d2 <= 7**2] = j
+        iio.imwrite(folder / "images" / f"n{i}.png", np.clip(image, 0, 255).astype(np.uint8))
+        iio.imwrite(folder / "labels" / f"n{i}.png", labels)
+    result = real.run(out=tmp_path / "out", data=tmp_path, large_shape=(96, 100), progress=False)
+    data = result["data"]["dsb2018-fluo"]
+    assert data["profile"] == "nuclei"
+    assert data["bound"]["mean"]["sbd"] > 0.8  # round blobs: the superpixels follow them
+    assert data["alignment"]["all-merge"]["gt_beats"] == 1.0
+    assert data["timings"]["large_shape"] == [96, 100] and data["timings"]["crop_size"] == 64
+    assert "Superpixel bound" in result["markdown"] and "96x100" in result["markdown"]
+    with pytest.raises(ValueError, match="none of"):
+        real.run(out=tmp_path / "o", data=tmp_path / "out", progress=False)

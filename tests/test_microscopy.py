@@ -344,23 +344,3 @@ def test_dev_data_bounds():
     images, labels = _dev_images("isbi2012-em", ["slice00.png"])
     membranes = superpixel_bound(images, labels, membrane_superpixels, background=None)["mean"]
     assert membranes["sbd"] > 0.85 and membranes["vi_split"] + membranes["vi_merge"] < 0.75
-
-
-def test_superpixel_bound_benchmark_on_a_folder(tmp_path):
-    iio = pytest.importorskip("imageio.v3")
-    from benchmarks.superpixel_bound import load_folder, main
-
-    folder = tmp_path / "dsb2018-fluo"
-    (folder / "images").mkdir(parents=True)
-    (folder / "labels").mkdir()
-    for seed in range(2):
-        image, labels = synthetic_nuclei(seed=seed)
-        iio.imwrite(folder / "images" / f"n{seed}.png", (image * 255).astype(np.uint8))
-        iio.imwrite(folder / "labels" / f"n{seed}.png", labels.astype(np.uint16))
-    results = main(["--data", str(tmp_path), "--folders", "dsb2018-fluo", "--out", str(tmp_path)])
-    rows = results["dsb2018-fluo"]["per_image"]
-    assert [row["name"] for row in rows] == ["n0.png", "n1.png"]
-    assert results["dsb2018-fluo"]["mean"]["sbd"] > 0.9
-    assert (tmp_path / "superpixel_bound.json").is_file()
-    with pytest.raises(ValueError, match="images/ and labels/"):
-        load_folder(tmp_path / "missing")

@@ -181,3 +181,12 @@ def test_membrane_polarity_is_decided_once_per_folder(tmp_path):
     assert dark.polarity == "dark"
     with pytest.raises(ValueError, match="polarity"):
         MembranesEnv(tmp_path / "images", polarity="grey")
+
+
+def test_reward_or_reward_kwargs_states_the_users_priors(nuclei_folder):
+    env = NucleiEnv(
+        nuclei_folder, crop_size=None, subgraph_sizes=(6,), reward_kwargs={"max_diameter": 9.0}
+    )
+    assert "max_diameter=9.0" in repr(env.reward_fn)
+    with pytest.raises(ValueError, match="not both"):
+        NucleiEnv(nuclei_folder, reward=env.reward_fn, reward_kwargs={"max_diameter": 9.0})

@@ -93,7 +93,7 @@ def test_the_env_ideal_action_and_the_reward_target_are_one_computation():
     context = RewardContext(
         segmentation=step["segmentation"],
         superpixels=obs["superpixels"],
-        node_labels=step["node_labels"],
+        node_labels=step["graph"]["node_labels"],
         edges=edges,
         action=action,
         ground_truth=info["ground_truth"],

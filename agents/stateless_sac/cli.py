@@ -12,9 +12,30 @@ Installed with the ``[agents]`` extra; ``--backend ray`` needs the ``[distribute
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import Any
 
 from stateless_sac.segment import segment_folder
+
+#: ``fit`` presets: the environment and its options; the training options of every preset are
+#: :data:`FIT_TRAINING` (the Circles recipe of ``configs/circles.json``, which trains on 2 cores).
+PRESETS: dict[str, dict[str, Any]] = {
+    "nuclei": {"env_id": "SuperpixelSeg-Nuclei-v0", "crop_size": 256},
+    "membranes": {"env_id": "SuperpixelSeg-Membranes-v0", "crop_size": 256},
+}
+FIT_TRAINING: dict[str, Any] = {
+    "subgraph_sizes": [6, 12, 32],
+    "batch_size": 4,
+    "buffer_size": 5000,
+    "learning_starts": 200,
+    "gradient_steps": 2,
+    "hidden_dim": 32,
+    "n_layers": 2,
+    "checkpoint_every": 500,
+    "eval_every": 0,  # no labels: no held-out evaluation
+    "final_eval_seeds": 0,
+}
 
 
 def _segment(args: argparse.Namespace) -> int:
@@ -38,6 +59,81 @@ def _segment(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def fit_train_args(
+    images: str, preset: str, out: str, *, minutes: float, steps: int, seed: int, resume: bool
+) -> list[str]:
+    """The ``python -m stateless_sac.train`` arguments of ``superpixel-seg fit``.
+
+    Labels are never read (``labels=None``, even when the folder has a ``labels/``), so fitting
+    on the very images to be segmented is legitimate. Crops are ``crop_size`` of the preset, or
+    the folder's smallest image side if that is smaller.
+    """
+    from gym_superpixel_seg.folder import FolderSource
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    if minutes <= 0 or steps < 1:
+        raise ValueError(f"--minutes must be > 0 and --steps >= 1, got {minutes} and {steps}")
+    if resume:  # the run's saved config holds the rest; only the budget may change
+        return [
+            "--out",
+            out,
+            "--resume",
+            "--time-limit-min",
+            str(minutes),
+            "--total-steps",
+            str(steps),
+        ]
+    source = FolderSource(images, labels=None)
+    smallest = min(min(shape[:2]) for shape in source.image_shapes)
+    setting = PRESETS[preset]
+    env_kwargs = {
+        "images": str(source.image_dir),
+        "labels": None,
+        "crop_size": min(setting["crop_size"], smallest),
+    }
+    config = {
+        **FIT_TRAINING,
+        "env_id": setting["env_id"],
+        "env_kwargs": env_kwargs,
+        "time_limit_min": minutes,
+        "total_steps": steps,
+        "seed": seed,
+    }
+    argv = ["--out", out]
+    for key, value in config.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, dict):
+            argv += [flag, json.dumps(value)]
+        elif isinstance(value, list):
+            argv += [flag, *map(str, value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from stateless_sac import train
+
+    train.main(
+        fit_train_args(
+            args.images,
+            args.preset,
+            args.out,
+            minutes=args.minutes,
+            steps=args.steps,
+            seed=args.seed,
+            resume=args.resume,
+        )
+    )
+    print(
+        f"fitted; segment with: superpixel-seg segment --agent {args.out}/final.zip "
+        f"--images {args.images} --out OUT",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="superpixel-seg", description=__doc__.splitlines()[0] if __doc__ else None
@@ -59,6 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--env", default=None, help="environment id (default: the agent's own)")
     seg.add_argument("--no-progress", action="store_true", help="no progress bar")
     seg.set_defaults(run=_segment)
+
+    fit = commands.add_parser(
+        "fit",
+        help="train an agent on your own unlabelled images with a preset's priors",
+        description="Train a stateless SAC agent on the images of --images with the preset's "
+        "rewards (no labels are read), with checkpoints, --resume and tensorboard logs in --out; "
+        "then: superpixel-seg segment --agent OUT/final.zip.",
+    )
+    fit.add_argument("--images", required=True, help="folder of TIFF/PNG images")
+    fit.add_argument("--preset", required=True, choices=sorted(PRESETS))
+    fit.add_argument("--out", required=True, help="run folder")
+    fit.add_argument("--minutes", type=float, default=30.0, help="training time limit")
+    fit.add_argument("--steps", type=int, default=1_000_000, help="env step limit")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--resume", action="store_true", help="continue the run in --out")
+    fit.set_defaults(run=_fit)
 
     train = commands.add_parser(
         "train", help="train an agent (python -m stateless_sac.train)", add_help=False

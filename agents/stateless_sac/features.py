@@ -7,6 +7,7 @@ of its superpixel (hinge ``delta_pull``) and pushes the means of *adjacent* supe
 Pretrain::
 
     python -m stateless_sac.features --out unet.pt --steps 300
+    python -m stateless_sac.features --out unet.pt --env-id SuperpixelSeg-Nuclei-v0 --images DIR
 
 Use in the environment (pooled per superpixel into extra node features)::
 
@@ -16,6 +17,7 @@ Use in the environment (pooled per superpixel into extra node features)::
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
 import time
 from typing import Any
@@ -59,6 +61,11 @@ def _batch_from_env(
     images, sps, edges, offset = [], [], [], 0
     for seed in seeds:
         obs, _ = env.reset(seed=seed)
+        if (obs["superpixels"] < 0).any():
+            raise ValueError(
+                "the environment pads its images (whole images of different sizes); pretrain "
+                "on crops of one size, e.g. env kwargs {'crop_size': 256}"
+            )
         images.append(torch.as_tensor(obs["image"]).permute(2, 0, 1))
         sps.append(torch.as_tensor(obs["superpixels"]) + offset)
         edges.append(torch.as_tensor(obs["graph"].edge_links) + offset)
@@ -87,7 +94,7 @@ def pretrain_unet(
     env = gym.make(env_id, **{**(env_kwargs or {}), "compute_metrics": False})
     # A fixed pool of images (reset is the slow part), drawn from seeds disjoint from evaluation.
     pool = [_batch_from_env(env, [seed * 10_000 + 50_000 + i]) for i in range(n_images)]
-    net = UNet(3, out_channels, base_channels)
+    net = UNet(env.observation_space["image"].shape[-1], out_channels, base_channels)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
     start = time.time()
@@ -154,6 +161,11 @@ class UNetPixelFeatures:
             self._net = UNet(**ckpt["kwargs"])
             self._net.load_state_dict(ckpt["state_dict"])
             self._net.eval()
+        if np.ndim(image) != 3 or np.shape(image)[2] != self._net.in_channels:
+            raise ValueError(
+                f"{self.path} embeds images with {self._net.in_channels} channel(s); got an image "
+                f"of shape {np.shape(image)}"
+            )
         with torch.no_grad():
             x = torch.as_tensor(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
             return self._net(x)[0].permute(1, 2, 0).numpy()
@@ -173,10 +185,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--n-images", type=int, default=64)
     parser.add_argument("--out-channels", type=int, default=8)
-    parser.add_argument("--image-size", type=int, default=None)
+    parser.add_argument("--image-size", type=int, default=None, help="Circles image side")
+    parser.add_argument(
+        "--images", default=None, help="folder of your images (folder envs: Nuclei, Membranes)"
+    )
+    parser.add_argument("--env-kwargs", type=json.loads, default=None, help="JSON dict")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    env_kwargs = {"image_size": args.image_size} if args.image_size else {}
+    env_kwargs = dict(args.env_kwargs or {})
+    if args.image_size:
+        env_kwargs["image_size"] = args.image_size
+    if args.images:  # no labels: pretraining is self-supervised
+        env_kwargs.update(images=args.images, labels=None)
     net = pretrain_unet(
         args.env_id,
         env_kwargs,

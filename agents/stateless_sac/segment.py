@@ -62,12 +62,12 @@ def resolve_agent(agent: str, env_id: str | None = None) -> AgentSpec:
         ValueError: unknown pretrained name, or no record of the environment.
         FileNotFoundError: the checkpoint does not exist.
     """
-    from stateless_sac import pretrained as shipped
+    from stateless_sac.pretrained import checkpoint_path, env_config
 
     if agent.startswith("pretrained:"):
         name = agent.split(":", 1)[1]
-        path = shipped.checkpoint_path(name)
-        config = shipped.env_config(name)
+        path = checkpoint_path(name)
+        config = env_config(name)
     else:
         path = pathlib.Path(agent)
         if not path.is_file():
@@ -191,7 +191,8 @@ class Segmenter:
 
         torch.set_num_threads(torch_threads)
         kwargs = {
-            **spec.env_kwargs,
+            # max_edges: the default derived from the folder's largest image, not training's.
+            **{k: v for k, v in spec.env_kwargs.items() if k != "max_edges"},
             "images": str(images),
             "labels": None,
             "crop_size": None,
@@ -208,7 +209,8 @@ class Segmenter:
         self.model = StatelessSAC.load(spec.path, device="cpu")
         unwrapped = self.env.unwrapped
         self.background = unwrapped.metrics_background is not None
-        self.stems = [pathlib.Path(p).stem for p in unwrapped.source.image_paths]
+        self.names = unwrapped.image_names
+        self.stems = [pathlib.Path(name).stem for name in self.names]
 
     def __call__(self, index: int) -> ImageResult:
         stem = self.stems[index]
@@ -402,12 +404,14 @@ def segment_folder(
         if backend == "local"
         else _ray(spec, images, todo, workers, ray_address)
     )
-    paths = first.env.unwrapped.source.image_paths
+    folder = first.env.unwrapped.source.image_dir
     with tqdm(total=len(todo), disable=not progress, unit="image", desc="segment") as bar:
         for result in results:
             if result.error is not None:
-                failed[pathlib.Path(paths[result.index]).name] = result.error
-                print(f"error: {paths[result.index]}: {result.error}", file=sys.stderr)
+                failed[first.names[result.index]] = result.error
+                print(
+                    f"error: {folder / first.names[result.index]}: {result.error}", file=sys.stderr
+                )
             else:
                 write_result(out, result)
             bar.update()

@@ -64,7 +64,7 @@ class TrainConfig:
     unet: bool = False  # Method 1: a U-Net in the policy
     pixel_features: str | None = None  # Method 2: path of a pretrained U-Net
     checkpoint_every: int = 1000
-    eval_every: int = 1000
+    eval_every: int = 1000  # 0: no held-out evaluation during training (e.g. no labels)
     eval_seeds: int = 10
     final_eval_seeds: int = 50
     torch_threads: int = 1
@@ -171,7 +171,7 @@ class RunCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         steps = self.model.num_timesteps
-        if steps - self.last_eval >= self.cfg.eval_every:
+        if self.cfg.eval_every and steps - self.last_eval >= self.cfg.eval_every:
             self.last_eval = steps
             self.evaluate()
         if steps - self.last_ckpt >= self.cfg.checkpoint_every:

@@ -405,46 +405,28 @@ def _import(spec: str):
 def load_labelled_folder(
     images: str | Path, labels: str | Path, *, limit: int | None = None
 ) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
-    """Images (percentile-normalised to [0, 1]) and labels matched by file stem, sorted by
-    name. Images without a label file are skipped.
+    """Names, images (percentile-normalised to [0, 1], (H, W, C)) and labels of the images
+    that have a label file (matched by stem), in file-name order: :class:`FolderSource`'s
+    reading rules and errors (which name the file).
 
     Raises:
-        ValueError: naming the file, for unreadable images or mismatched shapes, or when no
-            image has labels.
+        ValueError: a file that breaks the reading rules, or no image with labels.
     """
-    import imageio.v3 as iio
+    from gym_superpixel_seg.folder import FolderSource
 
-    from gym_superpixel_seg.folder import IMAGE_SUFFIXES, normalize_image
-
-    image_dir, label_dir = Path(images), Path(labels)
-    for folder in (image_dir, label_dir):
-        if not folder.is_dir():
-            raise ValueError(f"{folder} is not a folder")
-    label_files = {p.stem: p for p in label_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+    source = FolderSource(images, labels, require_labels=False)
     names, loaded, truths = [], [], []
-    for path in sorted(image_dir.iterdir()):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or path.stem not in label_files:
+    for index, name in enumerate(source.names):
+        sample = source.load(index)
+        if sample.ground_truth is None:
             continue
-        try:
-            raw = np.asarray(iio.imread(path))
-            truth = np.asarray(iio.imread(label_files[path.stem]))
-        except Exception as error:  # noqa: BLE001 - any reader failure names the file
-            raise ValueError(f"cannot read {path} or its labels: {error}") from error
-        if raw.ndim == 3 and raw.shape[2] == 4:
-            raw = raw[..., :3]
-        if truth.ndim == 3:
-            truth = truth[..., 0]
-        if truth.shape != raw.shape[:2]:
-            raise ValueError(
-                f"{label_files[path.stem]} has shape {truth.shape}, {path} {raw.shape[:2]}"
-            )
-        names.append(path.name)
-        loaded.append(normalize_image(raw))
-        truths.append(truth.astype(np.int64))
+        names.append(name)
+        loaded.append(sample.image)
+        truths.append(sample.ground_truth)
         if limit is not None and len(names) >= limit:
             break
     if not names:
-        raise ValueError(f"no image in {image_dir} has a label file in {label_dir}")
+        raise ValueError(f"no image in {images} has a label file in {labels}")
     return names, loaded, truths
 
 

@@ -174,11 +174,14 @@ class FolderSource(ImageSource):
         image_dir = Path(images)
         if not image_dir.is_dir():
             raise FileNotFoundError(f"image folder {image_dir} does not exist")
-        if labels is _DEFAULT:
-            labels = None
-            if (image_dir / "images").is_dir():  # a dataset folder: images/ + labels/
+        if (image_dir / "images").is_dir() and not _files_by_stem(image_dir, IMAGE_SUFFIXES):
+            # A dataset folder (images/ + labels/): its labels/ are the default labels; an
+            # explicit labels=None still reads none.
+            if labels is _DEFAULT:
                 labels = image_dir / "labels" if (image_dir / "labels").is_dir() else None
-                image_dir = image_dir / "images"
+            image_dir = image_dir / "images"
+        elif labels is _DEFAULT:
+            labels = None
         label_dir = None if labels is None else Path(labels)
         if label_dir is not None and not label_dir.is_dir():
             raise FileNotFoundError(f"label folder {label_dir} does not exist")

@@ -93,7 +93,8 @@ class FolderSegEnv(SuperpixelSegEnv):
     - ``labels``: folder of instance labels matched by file stem, ``None`` for none; default:
       the dataset folder's ``labels/`` if there is one.
     - ``crop_size``: side of random square training crops, or ``None`` for whole images.
-    - ``reward``, ``superpixel_fn``, ``graph_features``: the pipeline's pieces.
+    - ``reward`` (or ``reward_kwargs`` for the class's ``default_reward``), ``superpixel_fn``,
+      ``graph_features``: the pipeline's pieces.
     - ``max_edges``: action-space length; default :func:`default_max_edges` of the observation.
     - ``metrics_background``: ``"largest"`` for objects on a background, ``None`` for tilings.
     - other keyword arguments: see :class:`SuperpixelSegEnv`.
@@ -102,13 +103,17 @@ class FolderSegEnv(SuperpixelSegEnv):
     - v0: initial version.
     """
 
+    #: The reward class built from ``reward_kwargs`` when no ``reward`` is given (subclasses).
+    default_reward: Callable[..., SegmentationReward] | None = None
+
     def __init__(
         self,
         images: str | Path,
         labels: Any = "default",
         *,
         crop_size: int | None,
-        reward: SegmentationReward,
+        reward: SegmentationReward | None = None,
+        reward_kwargs: dict[str, Any] | None = None,
         superpixel_fn: Callable[[np.ndarray], np.ndarray],
         graph_features: GraphFeatures | None = None,
         max_edges: int | None = None,
@@ -116,6 +121,12 @@ class FolderSegEnv(SuperpixelSegEnv):
         metrics_background: str | None = "largest",
         **env_kwargs: Any,
     ) -> None:
+        if reward is not None and reward_kwargs:
+            raise ValueError("give reward or reward_kwargs, not both")
+        if reward is None:
+            if self.default_reward is None:
+                raise ValueError(f"{type(self).__name__} has no default reward: pass reward=")
+            reward = self.default_reward(**(reward_kwargs or {}))
         source_kwargs: dict[str, Any] = {"crop_size": crop_size, "require_labels": False}
         if labels != "default":
             source_kwargs["labels"] = labels
@@ -184,6 +195,8 @@ class NucleiEnv(FolderSegEnv):
     - v0: initial version.
     """
 
+    default_reward = NucleiReward
+
     def __init__(
         self,
         images: str | Path | None = None,
@@ -195,13 +208,12 @@ class NucleiEnv(FolderSegEnv):
         reward_kwargs: dict[str, Any] | None = None,
         **env_kwargs: Any,
     ) -> None:
-        if reward is not None and reward_kwargs:
-            raise ValueError("give reward or reward_kwargs, not both")
         super().__init__(
             sample_folder("nuclei") if images is None else images,
             labels,
             crop_size=crop_size,
-            reward=reward if reward is not None else NucleiReward(**(reward_kwargs or {})),
+            reward=reward,
+            reward_kwargs=reward_kwargs,
             superpixel_fn=functools.partial(nuclei_superpixels, scale=scale),
             graph_features=RichFeatures(
                 functools.partial(nuclei_channels, scale=scale), NUCLEI_CHANNEL_NAMES, scale
@@ -250,6 +262,8 @@ class MembranesEnv(FolderSegEnv):
     - v0: initial version.
     """
 
+    default_reward = MembraneReward
+
     def __init__(
         self,
         images: str | Path | None = None,
@@ -262,8 +276,6 @@ class MembranesEnv(FolderSegEnv):
         reward_kwargs: dict[str, Any] | None = None,
         **env_kwargs: Any,
     ) -> None:
-        if reward is not None and reward_kwargs:
-            raise ValueError("give reward or reward_kwargs, not both")
         if polarity not in POLARITIES:
             raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
         if scale is None:
@@ -277,12 +289,13 @@ class MembranesEnv(FolderSegEnv):
         #: ``"dark"`` or ``"bright"`` membranes (decided from the first image for ``"auto"``).
         self.polarity = polarity
         if reward is None:
-            reward = MembraneReward(**{"membrane": polarity, **(reward_kwargs or {})})
+            reward_kwargs = {"membrane": polarity, **(reward_kwargs or {})}
         super().__init__(
             folder,
             labels,
             crop_size=crop_size,
             reward=reward,
+            reward_kwargs=reward_kwargs,
             superpixel_fn=functools.partial(membrane_superpixels, scale=scale, polarity=polarity),
             graph_features=RichFeatures(
                 functools.partial(membrane_channels, scale=scale, polarity=polarity),

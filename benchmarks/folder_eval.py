@@ -1,0 +1,141 @@
+"""Agents against label-free baselines on a labelled test folder, through a folder environment.
+
+    python -m benchmarks.folder_eval --env-id SuperpixelSeg-Membranes-v0 \\
+        --test DIR --tune DIR [--agent RUN/final.zip ...] [--out results/eval.json]
+
+Every test image is segmented whole (``crop_size=None``, one step each, ``options={"index"}``)
+and scored with the environment's metrics against its labels. Methods: the ground-truth action
+(the superpixel bound as an action), all-merge, all-cut, a boundary multicut on the recipe's own
+boundary map (ridge map for membranes, gradient for nuclei; beta tuned on ``--tune``), the
+agents (deterministic action), and pixel pipelines outside the graph: the classic smoothing +
+Otsu + distance-transform watershed for nuclei, the mutex watershed on the ridge map for
+membranes ((gamma, scale) tuned on ``--tune``). Parameters are tuned on the tuning folder only.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import functools  # noqa: E402
+import json  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+
+import gym_superpixel_seg  # noqa: E402, F401
+from gym_superpixel_seg import baselines  # noqa: E402
+from gym_superpixel_seg.metrics import segmentation_metrics  # noqa: E402
+from gym_superpixel_seg.microscopy import ridge_map  # noqa: E402
+
+METRICS = ("sbd", "vi_split", "vi_merge", "msa", "f1")
+
+
+def _ridge(image: np.ndarray, *, polarity: str) -> np.ndarray:
+    return ridge_map(np.asarray(image)[..., 0], polarity=polarity).astype(np.float32)
+
+
+def graph_scores(env: Any, policy: Callable, *, beta: float | None = None) -> list[dict]:
+    """Metrics of ``policy`` on every image of the env's folder (one step each)."""
+    env = env.unwrapped
+    previous, rows = env.beta, []
+    env.beta = env.beta if beta is None else beta
+    try:
+        for index in range(len(env.image_names)):
+            obs, _ = env.reset(seed=0, options={"index": index})
+            _, reward, _, _, info = env.step(policy(env, obs, np.random.default_rng(0)))
+            rows.append({"reward": float(reward), **info["metrics"]})
+    finally:
+        env.beta = previous
+    return rows
+
+
+def pixel_scores(env: Any, segment: Callable[[np.ndarray], np.ndarray]) -> list[dict]:
+    env, rows = env.unwrapped, []
+    for index in range(len(env.image_names)):
+        sample = env.source.load(index)
+        labels = segment(sample.image)
+        rows.append(
+            segmentation_metrics(labels, sample.ground_truth, background=env.metrics_background)
+        )
+    return rows
+
+
+def mean(rows: list[dict], key: str) -> float:
+    return float(np.mean([row[key] for row in rows]))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-id", required=True)
+    parser.add_argument("--test", required=True, type=Path, help="folder with images/ + labels/")
+    parser.add_argument("--tune", required=True, type=Path, help="folder with images/ + labels/")
+    parser.add_argument("--agent", action="append", default=[], help="checkpoint; repeatable")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    from stateless_sac.evaluate import agent_policy
+    from stateless_sac.stateless_sac import StatelessSAC
+
+    make = functools.partial(gym.make, args.env_id, crop_size=None, subgraph_sizes=(6, 12, 32))
+    test, tune = make(images=args.test), make(images=args.tune)
+    nuclei = "Nuclei" in args.env_id
+    if nuclei:
+        boundary_fn = baselines.gradient_boundaries
+    else:
+        boundary_fn = functools.partial(_ridge, polarity=test.unwrapped.polarity)
+    boundary_policy = baselines.boundary_map_policy(boundary_fn)
+    tuned = {
+        beta: mean(graph_scores(tune, boundary_policy, beta=beta), "sbd")
+        for beta in baselines.BETAS
+    }
+    beta = max(tuned, key=tuned.get)
+    methods: dict[str, list[dict]] = {
+        "ground-truth action": graph_scores(test, baselines.ground_truth),
+        "all-merge": graph_scores(test, baselines.all_merge),
+        "all-cut": graph_scores(test, baselines.all_cut),
+        f"boundary multicut (beta {beta})": graph_scores(test, boundary_policy, beta=beta),
+    }
+    if nuclei:
+        methods["smoothing + Otsu + DT watershed"] = pixel_scores(test, baselines.classic_nuclei)
+    else:
+        grid = {
+            (g, s): mean(
+                pixel_scores(
+                    tune,
+                    functools.partial(
+                        baselines.mws_on_boundaries, boundary_fn=boundary_fn, gamma=g, scale=s
+                    ),
+                ),
+                "sbd",
+            )
+            for g, s in baselines.MWS_GRID
+        }
+        g, s = max(grid, key=grid.get)
+        methods[f"mutex watershed on the ridge map (gamma {g}, scale {s})"] = pixel_scores(
+            test,
+            functools.partial(
+                baselines.mws_on_boundaries, boundary_fn=boundary_fn, gamma=g, scale=s
+            ),
+        )
+    for path in args.agent:
+        methods[f"agent {path}"] = graph_scores(
+            test, agent_policy(StatelessSAC.load(path, device="cpu"))
+        )
+    print(f"{len(test.unwrapped.image_names)} test images of {args.test}; tuned on {args.tune}\n")
+    print("| method | " + " | ".join(METRICS) + " |\n|---|" + "---|" * len(METRICS))
+    for name, rows in methods.items():
+        print(f"| {name} | " + " | ".join(f"{mean(rows, m):.3f}" for m in METRICS) + " |")
+    result = {name: {m: mean(rows, m) for m in METRICS} for name, rows in methods.items()}
+    if args.out is not None:
+        args.out.write_text(json.dumps(result, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
