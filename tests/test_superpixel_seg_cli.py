@@ -145,3 +145,18 @@ def test_ray_backend_gives_the_labels_of_the_local_backend(fitted, folder, tmp_p
     assert (tmp_path / "local" / "objects.csv").read_text() == (
         tmp_path / "ray" / "objects.csv"
     ).read_text()
+
+
+def test_pretrained_membranes_agent_segments_a_folder(tmp_path):
+    """The shipped membranes agent (ISBI train split) runs through ``segment`` end to end."""
+    images = tmp_path / "images"
+    images.mkdir()
+    yy, xx = np.mgrid[:96, :112]
+    membranes = ((yy % 32) < 2) | ((xx % 28) < 2)  # dark membranes, as in EM
+    iio.imwrite(images / "em.png", np.where(membranes, 40, 180).astype(np.uint8))
+    spec = resolve_agent("pretrained:membranes")
+    assert spec.env_id == "SuperpixelSeg-Membranes-v0"
+    summary = segment_folder("pretrained:membranes", images, tmp_path / "out", progress=False)
+    assert summary.written == 1 and not summary.failed
+    labels = tifffile.imread(tmp_path / "out" / "em.tif")
+    assert labels.shape == (96, 112) and labels.min() >= 1  # membranes: no background

@@ -9,7 +9,7 @@ from typing import Any
 _HERE = pathlib.Path(__file__).parent
 
 #: name -> (checkpoint file, env id, env kwargs the agent was trained with)
-CHECKPOINTS: dict[str, str] = {"circles": "circles.zip"}
+CHECKPOINTS: dict[str, str] = {"circles": "circles.zip", "membranes": "membranes.zip"}
 
 
 def checkpoint_path(name: str) -> pathlib.Path:
