@@ -30,6 +30,7 @@ from stable_baselines3.common.utils import should_collect_more_steps
 from stable_baselines3.common.vec_env import VecEnv
 
 import gym_superpixel_seg  # noqa: F401  (registers the env ids for string envs)
+from stateless_sac import losses
 from stateless_sac.buffers import GraphReplayBuffer
 from stateless_sac.data import reward_key
 from stateless_sac.policies import GNNPolicy, fast_optimizer_kwargs
@@ -388,8 +389,7 @@ class StatelessSAC(OffPolicyAlgorithm):
             # The U-Net (Method 1) is trained by the actor only, so the critic gets x detached.
             x = policy.node_features(batch)
             qs = policy.q_stacked(batch, x.detach(), batch.action, subgraphs=subgraphs)
-            per_size = [(qs[k] - rewards[k]).square().mean() for k in subgraphs]
-            critic_loss = torch.stack(per_size).mean() * (0.5 * n_critics)
+            critic_loss = losses.critic_loss(qs, rewards, n_critics)
             policy.critic_optimizer.zero_grad()
             critic_loss.backward()
             policy.critic_optimizer.step()
@@ -402,18 +402,15 @@ class StatelessSAC(OffPolicyAlgorithm):
                 batch, x.detach(), action, self.actor_uses_target_critics, subgraphs
             )
             policy.critics.requires_grad_(True)
-            actor_terms = [
-                (alpha * log_prob[rows].sum(dim=1) - q_pi[k].amin(dim=0)).mean()
-                for k, rows in subgraphs.items()
-            ]
-            actor_loss = torch.stack(actor_terms).mean()
+            actor_loss = losses.actor_loss(q_pi, log_prob, subgraphs, alpha)
             policy.actor_optimizer.zero_grad()
             actor_loss.backward()
             policy.actor_optimizer.step()
 
             if self.ent_coef_optimizer is not None:
-                target = log_prob.detach() + self.target_entropy_per_edge
-                ent_loss = -(self.log_ent_coef * target).mean()
+                ent_loss = losses.entropy_coef_loss(
+                    self.log_ent_coef, log_prob, self.target_entropy_per_edge
+                )
                 self.ent_coef_optimizer.zero_grad()
                 ent_loss.backward()
                 self.ent_coef_optimizer.step()
@@ -506,13 +503,6 @@ def _check_policy_class(path: pathlib.Path) -> None:
             f"{path} is not a StatelessSAC checkpoint: its policy is {name}, not a GNNPolicy "
             "(load it with the algorithm that saved it)"
         )
-
-
-def F_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: N802
-    """Mean squared error (empty tensors give 0)."""
-    if prediction.numel() == 0:
-        return prediction.sum() * 0.0
-    return ((prediction - target) ** 2).mean()
 
 
 def atomic_save(model: StatelessSAC, path: str | os.PathLike) -> None:
