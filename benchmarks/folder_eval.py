@@ -9,7 +9,9 @@ and scored with the environment's metrics against its labels. Methods: the groun
 boundary map (ridge map for membranes, gradient for nuclei; beta tuned on ``--tune``), the
 agents (deterministic action), and pixel pipelines outside the graph: the classic smoothing +
 Otsu + distance-transform watershed for nuclei, the mutex watershed on the ridge map for
-membranes ((gamma, scale) tuned on ``--tune``). Parameters are tuned on the tuning folder only.
+membranes ((gamma, scale) tuned on ``--tune``) and the seeded watershed on the ridge map (the
+membrane superpixel recipe at a coarser scale, tuned on ``--tune``). Parameters are tuned on the
+tuning folder only.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np  # noqa: E402
 import gym_superpixel_seg  # noqa: E402, F401
 from gym_superpixel_seg import baselines  # noqa: E402
 from gym_superpixel_seg.metrics import segmentation_metrics  # noqa: E402
-from gym_superpixel_seg.microscopy import ridge_map  # noqa: E402
+from gym_superpixel_seg.microscopy import membrane_superpixels, ridge_map  # noqa: E402
 
 METRICS = ("sbd", "vi_split", "vi_merge", "msa", "f1")
 
@@ -122,6 +124,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             functools.partial(
                 baselines.mws_on_boundaries, boundary_fn=boundary_fn, gamma=g, scale=s
             ),
+        )
+        # The seeded watershed of the superpixel recipe at a coarser scale is itself a classic
+        # membrane segmentation (one basin per cell when the seeds are far enough apart).
+        polarity = test.unwrapped.polarity
+        coarse = {
+            scale: mean(
+                pixel_scores(
+                    tune, functools.partial(membrane_superpixels, scale=scale, polarity=polarity)
+                ),
+                "sbd",
+            )
+            for scale in (1.5, 2.0, 3.0, 4.0, 6.0)
+        }
+        scale = max(coarse, key=coarse.get)
+        methods[f"seeded watershed on the ridge map (scale {scale})"] = pixel_scores(
+            test, functools.partial(membrane_superpixels, scale=scale, polarity=polarity)
         )
     for path in args.agent:
         methods[f"agent {path}"] = graph_scores(
