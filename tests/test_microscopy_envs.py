@@ -190,3 +190,15 @@ def test_reward_or_reward_kwargs_states_the_users_priors(nuclei_folder):
     assert "max_diameter=9.0" in repr(env.reward_fn)
     with pytest.raises(ValueError, match="not both"):
         NucleiEnv(nuclei_folder, reward=env.reward_fn, reward_kwargs={"max_diameter": 9.0})
+
+
+def test_baselines_read_the_unpadded_image_of_a_whole_image_env(nuclei_folder):
+    from gym_superpixel_seg import baselines
+
+    env = NucleiEnv(nuclei_folder, crop_size=None, subgraph_sizes=(6,))
+    obs, info = env.reset(options={"index": 0})  # 64x80 in a 96x80 observation
+    assert (obs["superpixels"] == -1).any()
+    assert env.current_superpixels.shape == (64, 80) and env.current_superpixels.min() == 0
+    policy = baselines.boundary_map_policy(baselines.gradient_boundaries)
+    action = policy(env, obs, np.random.default_rng(0))
+    assert action.shape == (info["n_edges"],) and 0 <= action.min() and action.max() <= 1

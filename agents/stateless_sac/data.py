@@ -65,6 +65,7 @@ def obs_to_data(
         for k, r in subgraph_rewards.items():
             data[reward_key(k)] = torch.as_tensor(np.asarray(r, dtype=np.float32))
     if with_pixels:
+        _check_unpadded(obs)
         image = np.asarray(obs["image"])
         if image.dtype == np.uint8:
             image = image.astype(np.float32) / 255.0
@@ -149,6 +150,7 @@ def obs_to_tensors(
         for k in sizes:
             out[reward_key(k)] = torch.tensor(np.asarray(subgraph_rewards[k]), dtype=torch.float32)
     if with_pixels:
+        _check_unpadded(obs)
         image = np.asarray(obs["image"])
         out["image"] = torch.tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
         out["superpixels"] = torch.tensor(np.asarray(obs["superpixels"]))[None]
@@ -191,3 +193,12 @@ def collate_tensors(items: Sequence[dict[str, torch.Tensor]]) -> GraphBatch:
     if "superpixels" in out:
         out["superpixels"] = out["superpixels"].long()
     return GraphBatch(out, num_nodes=total_nodes, num_graphs=len(items))
+
+
+def _check_unpadded(obs: dict) -> None:
+    """Pixel policies pool over superpixel ids; padded whole images (-1) are not supported."""
+    if np.asarray(obs["superpixels"]).min(initial=0) < 0:
+        raise ValueError(
+            "a pixel (U-Net) policy needs observations without padding: use crops "
+            "(crop_size) or folders whose images all have one size"
+        )

@@ -131,8 +131,9 @@ def boundary_map_policy(boundary_fn: Callable[[np.ndarray], np.ndarray]) -> Poli
         graph = env.graph
         if graph.n_edges == 0:
             return np.zeros(0)
-        boundary = boundary_fn(obs["image"])
-        superpixels = np.ascontiguousarray(obs["superpixels"], dtype=np.uint32)
+        # The env's own arrays: the observation's are padded for whole images of mixed sizes.
+        boundary = boundary_fn(env.current_image)
+        superpixels = np.ascontiguousarray(env.current_superpixels, dtype=np.uint32)
         means = compute_boundary_mean_and_length(graph.rag, superpixels, boundary, n_threads=1)
         return scale_to_unit(means[:, 0])
 
@@ -357,7 +358,9 @@ class OffLineColourMulticut(PartitionPolicy):
 
     def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
         graph = env.graph
-        weights = off_line_weights(obs["image"], obs["superpixels"], graph.edges, theta=self.theta)
+        weights = off_line_weights(
+            env.current_image, env.current_superpixels, graph.edges, theta=self.theta
+        )
         costs = weights_to_costs(weights, beta=self.beta)
         labels = solve_multicut(graph.rag, costs, graph.n_nodes, solver=self.solver)
         return merge_small_node_segments(
@@ -382,7 +385,7 @@ class OffLineColourKMeans(PartitionPolicy):
 
     def node_labels(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
         graph = env.graph
-        off = off_line_colour(obs["image"], obs["superpixels"])
+        off = off_line_colour(env.current_image, env.current_superpixels)
         clusters = weighted_kmeans(off, graph.node_sizes, self.k, rng, n_init=self.n_init)
         labels = connected_segments(clusters, graph.edges)
         return merge_small_node_segments(
@@ -418,7 +421,7 @@ class RoundSegmentsMulticut(PartitionPolicy):
         graph = env.graph
         costs = weights_to_costs(boundary_weights(env), beta=self.beta)
         labels = solve_multicut(graph.rag, costs, graph.n_nodes)
-        segmentation = labels[np.asarray(obs["superpixels"])] + 1
+        segmentation = labels[env.current_superpixels] + 1
         area_low, area_high = np.pi * self.min_radius**2, np.pi * self.max_radius**2
         round_ids = [
             region.label - 1
@@ -585,7 +588,7 @@ def evaluate_superpixel_projection(
     for seed in seeds:
         obs, info = env.reset(seed=seed)
         start = time.perf_counter()
-        superpixels, truth = obs["superpixels"], info["ground_truth"]
+        superpixels, truth = env.current_superpixels, info["ground_truth"]
         projection = ground_truth_node_labels(superpixels, truth)[superpixels]
         result.metrics.append(
             segmentation_metrics(projection, truth, background=env.metrics_background)

@@ -545,6 +545,13 @@ class SuperpixelSegEnv(gym.Env):
         return self._sample.image.copy()
 
     @property
+    def current_superpixels(self) -> np.ndarray:
+        """A copy of this episode's (H, W) superpixel ids 0..N-1, unpadded (after reset)."""
+        if self._superpixels is None:
+            raise RuntimeError("call reset() first")
+        return self._superpixels.astype(np.int64)
+
+    @property
     def graph(self) -> SuperpixelGraph:
         """The current superpixel graph (after reset)."""
         if self._graph is None:

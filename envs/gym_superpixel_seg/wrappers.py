@@ -153,11 +153,11 @@ class PriorShaping(SubgraphRewardWrapper):
         extra = self.extra(
             RewardContext(
                 segmentation=info["segmentation"],
-                superpixels=obs["superpixels"],
+                superpixels=self.env.unwrapped.current_superpixels,
                 node_labels=info["graph"]["node_labels"],
                 edges=edges,
                 action=weights,
-                image=obs["image"],
+                image=self.env.unwrapped.current_image,
             )
         )
         edge_rewards = (1.0 - self.weight) * np.asarray(info["graph"]["edge_rewards"], np.float64)
