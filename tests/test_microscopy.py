@@ -159,7 +159,7 @@ def test_merge_small_pieces_joins_the_closest_neighbour():
 @pytest.mark.parametrize(
     ("image", "message"),
     [
-        (np.zeros((32, 32, 3)), "one channel"),
+        (np.dstack([np.zeros((32, 32)), np.ones((32, 32)), np.zeros((32, 32))]), "one channel"),
         (np.full((32, 32), 2.0), r"\[0, 1\]"),
         (np.full((32, 32), -0.5), r"\[0, 1\]"),
         (np.full((32, 32), np.nan), "NaN"),
@@ -171,6 +171,14 @@ def test_merge_small_pieces_joins_the_closest_neighbour():
 def test_bad_images_are_refused(function, image, message):
     with pytest.raises(ValueError, match=message):
         function(image)
+
+
+@pytest.mark.parametrize("function", [nuclei_superpixels, membrane_superpixels, nuclei_channels])
+def test_a_gray_image_stored_as_rgb_is_read_as_gray(function):
+    image, _ = synthetic_nuclei(seed=0)
+    gray = function(image)
+    rgb = function(np.repeat(np.asarray(image).reshape(*np.shape(image)[:2], 1), 3, axis=2))
+    np.testing.assert_array_equal(gray, rgb)
 
 
 @pytest.mark.parametrize(

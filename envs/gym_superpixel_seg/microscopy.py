@@ -72,13 +72,17 @@ def validate_gray_image(image: np.ndarray) -> np.ndarray:
     """Return ``image`` as a (H, W) float32 array in [0, 1] or raise a ValueError saying why.
 
     Accepts (H, W) or (H, W, 1) finite real images of at least 8x8 pixels with values in
-    [0, 1] (a tolerance of 1e-6 for rounding). Multi-channel images are refused: which channel
+    [0, 1] (a tolerance of 1e-6 for rounding), and grayscale images stored with several equal
+    channels (an RGB PNG of a gray image). Other multi-channel images are refused: which channel
     holds the stain is the caller's decision.
     """
     image = validate_image(image)
-    if image.shape[2] != 1:
+    if image.shape[2] != 1 and not np.array_equal(
+        image, np.broadcast_to(image[..., :1], image.shape)
+    ):
         raise ValueError(
-            f"image must have one channel ((H, W) or (H, W, 1)), got shape {image.shape}"
+            f"image must have one channel ((H, W) or (H, W, 1)) or equal channels, got shape "
+            f"{image.shape} with different channels"
         )
     image = np.ascontiguousarray(image[..., 0])
     low, high = float(image.min()), float(image.max())
