@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from stateless_sac.stateless_sac import StatelessSAC, fsync_dir
+from stateless_sac.stateless_sac import StatelessSAC, atomic_write, fsync_dir
 from stateless_sac.vec_env import GraphVecEnv
 
 POINTER = "checkpoint.json"
@@ -118,10 +118,7 @@ def _pointer(run_dir: pathlib.Path) -> dict[str, Any]:
 
 
 def _write_pointer(run_dir: pathlib.Path, content: dict[str, Any]) -> None:
-    tmp = run_dir / (POINTER + ".tmp")
-    _write(tmp, lambda f: f.write(json.dumps(content).encode()))
-    os.replace(tmp, run_dir / POINTER)
-    fsync_dir(run_dir)
+    atomic_write(run_dir / POINTER, json.dumps(content).encode())
 
 
 def has_checkpoint(run_dir: str | os.PathLike) -> bool:

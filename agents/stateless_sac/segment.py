@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from stateless_sac.stateless_sac import atomic_write
+
 #: Columns every row of ``objects.csv`` starts with.
 BASE_COLUMNS = ("image", "label", "area", "centroid_y", "centroid_x", "score")
 
@@ -232,15 +234,6 @@ class Segmenter:
 
 
 # ------------------------------------------------------------------------------- writing
-def _atomic_write(path: pathlib.Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     columns = list(BASE_COLUMNS)
     for row in rows:
@@ -259,12 +252,12 @@ def write_result(out: pathlib.Path, result: ImageResult) -> None:
 
     labels_buffer = io.BytesIO()
     tifffile.imwrite(labels_buffer, result.labels, compression="zlib")
-    _atomic_write(out / f"{result.stem}.tif", labels_buffer.getvalue())
-    _atomic_write(
+    atomic_write(out / f"{result.stem}.tif", labels_buffer.getvalue())
+    atomic_write(
         out / f"{result.stem}_overlay.png", iio.imwrite("<bytes>", result.overlay, extension=".png")
     )
     (out / "objects").mkdir(exist_ok=True)
-    _atomic_write(out / "objects" / f"{result.stem}.csv", _csv_bytes(result.rows))
+    atomic_write(out / "objects" / f"{result.stem}.csv", _csv_bytes(result.rows))
 
 
 def done(out: pathlib.Path, stem: str) -> bool:
@@ -287,7 +280,7 @@ def merge_tables(out: pathlib.Path, stems: Iterable[str]) -> int:
         if path.is_file():
             with open(path, newline="") as f:
                 rows += list(csv.DictReader(f))
-    _atomic_write(out / "objects.csv", _csv_bytes(rows))
+    atomic_write(out / "objects.csv", _csv_bytes(rows))
     return len(rows)
 
 

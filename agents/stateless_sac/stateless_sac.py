@@ -16,7 +16,8 @@ import os
 import pathlib
 import pickle
 import zipfile
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Any, BinaryIO, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -511,9 +512,20 @@ def atomic_save(model: StatelessSAC, path: str | os.PathLike) -> None:
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    atomic_write(path, model.save)
+
+
+def atomic_write(path: str | os.PathLike, content: bytes | Callable[[BinaryIO], object]) -> None:
+    """Write ``content`` (bytes, or a function writing to a binary file) to ``path`` through a
+    hidden temp file beside it: fsync, rename into place, fsync the folder. ``path`` is always
+    either the old or the new complete file, also after a crash."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
-        model.save(f)
+        if isinstance(content, bytes):
+            f.write(content)
+        else:
+            content(f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

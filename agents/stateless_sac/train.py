@@ -17,8 +17,8 @@ import argparse
 import csv
 import dataclasses
 import difflib
+import io
 import json
-import os
 import pathlib
 import sys
 import time
@@ -31,7 +31,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stateless_sac.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
 from stateless_sac.evaluate import HELD_OUT_SEED_OFFSET, evaluate_agent, format_table, run_policy
 from stateless_sac.evaluate import agent_policy as as_policy
-from stateless_sac.stateless_sac import StatelessSAC, atomic_save
+from stateless_sac.stateless_sac import StatelessSAC, atomic_save, atomic_write
 from stateless_sac.vec_env import make_graph_vec_env
 
 CONFIGS = pathlib.Path(__file__).parent / "configs"
@@ -224,12 +224,11 @@ def truncate_curve(path: pathlib.Path, env_steps: int) -> None:
     if not rows:
         return
     kept = [row for row in rows if int(row["env_steps"]) <= env_steps]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(kept)
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(kept)
+    atomic_write(path, text.getvalue().encode())
 
 
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, pathlib.Path, bool]:
