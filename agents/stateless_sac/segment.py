@@ -58,7 +58,8 @@ def resolve_agent(agent: str, env_id: str | None = None) -> AgentSpec:
 
     The environment comes from ``env_id`` when given, else from the agent's records: the shipped
     agent's JSON for ``pretrained:NAME``; for a checkpoint ``X.zip`` a sidecar ``X.json`` with
-    ``env_id`` (and ``env_kwargs``), or the ``config.json`` of the training run folder it lies in.
+    ``env_id`` (and ``env_kwargs``), or the ``config.json`` of the training run folder it lies in
+    (read as :class:`~stateless_sac.train.TrainConfig`, env options by ``env_kwargs_of``).
 
     Raises:
         ValueError: unknown pretrained name, or no record of the environment.
@@ -75,12 +76,17 @@ def resolve_agent(agent: str, env_id: str | None = None) -> AgentSpec:
         if not path.is_file():
             raise FileNotFoundError(f"agent checkpoint {path} does not exist")
         config = {}
-        for record in (path.with_suffix(".json"), path.parent / "config.json"):
-            if record.is_file():
-                data = json.loads(record.read_text())
-                if "env_id" in data:
-                    config = data
-                    break
+        record, run_config = path.with_suffix(".json"), path.parent / "config.json"
+        if record.is_file() and "env_id" in (data := json.loads(record.read_text())):
+            config = data
+        elif run_config.is_file():
+            # A training run's folder: its env keyword arguments as training built them.
+            from stateless_sac.train import TrainConfig, env_kwargs_of
+
+            train_config = TrainConfig.from_dict(
+                json.loads(run_config.read_text()), source=str(run_config)
+            )
+            config = {"env_id": train_config.env_id, "env_kwargs": env_kwargs_of(train_config)}
     chosen = env_id or config.get("env_id")
     if not chosen:
         raise ValueError(
@@ -88,8 +94,6 @@ def resolve_agent(agent: str, env_id: str | None = None) -> AgentSpec:
             f"{path.with_suffix('.json').name} or config.json beside it); pass --env ID"
         )
     kwargs = dict(config.get("env_kwargs", {}))
-    if "subgraph_sizes" in config:
-        kwargs["subgraph_sizes"] = tuple(config["subgraph_sizes"])
     return AgentSpec(path=path, env_id=chosen, env_kwargs=kwargs)
 
 
