@@ -44,18 +44,14 @@ def _ridge(image: np.ndarray, *, polarity: str) -> np.ndarray:
 
 
 def graph_scores(env: Any, policy: Callable, *, beta: float | None = None) -> list[dict]:
-    """Metrics of ``policy`` on every image of the env's folder (one step each)."""
-    env = env.unwrapped
-    previous, rows = env.beta, []
-    env.beta = env.beta if beta is None else beta
-    try:
-        for index in range(len(env.image_names)):
-            obs, _ = env.reset(seed=0, options={"index": index})
-            _, reward, _, _, info = env.step(policy(env, obs, np.random.default_rng(0)))
-            rows.append({"reward": float(reward), **info["metrics"]})
-    finally:
-        env.beta = previous
-    return rows
+    """Reward and metrics of ``policy`` on every image of the env's folder (one step each)."""
+    result = baselines.evaluate(
+        env, policy, range(len(env.unwrapped.image_names)), beta=beta, image_indices=True
+    )
+    return [
+        {"reward": reward, **metrics}
+        for reward, metrics in zip(result.rewards, result.metrics, strict=True)
+    ]
 
 
 def pixel_scores(env: Any, segment: Callable[[np.ndarray], np.ndarray]) -> list[dict]:

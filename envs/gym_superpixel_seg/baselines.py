@@ -540,6 +540,7 @@ def evaluate(
     name: str = "",
     beta: float | None = None,
     policy_seed: int = 0,
+    image_indices: bool = False,
 ) -> EvaluationResult:
     """Run ``policy`` for one step on each seed and collect reward and metrics.
 
@@ -551,6 +552,8 @@ def evaluate(
         name: label of the result.
         beta: multicut boundary bias to use for this policy (restored afterwards).
         policy_seed: seed of the generator passed to the policy.
+        image_indices: ``seeds`` are image indices of a finite source (a folder): each episode
+            is ``reset(seed=0, options={"index": i})``.
     """
     env = env.unwrapped
     seeds = [int(seed) for seed in seeds]
@@ -561,7 +564,10 @@ def evaluate(
         env.beta = beta
     try:
         for seed in seeds:
-            obs, _ = env.reset(seed=seed)
+            if image_indices:
+                obs, _ = env.reset(seed=0, options={"index": seed})
+            else:
+                obs, _ = env.reset(seed=seed)
             start = time.perf_counter()
             action = policy(env, obs, rng)
             _, reward, _, _, info = env.step(action)
