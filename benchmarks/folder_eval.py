@@ -5,13 +5,14 @@
 
 Every test image is segmented whole (``crop_size=None``, one step each, ``options={"index"}``)
 and scored with the environment's metrics against its labels. Methods: the ground-truth action
-(the superpixel bound as an action), all-merge, all-cut, a boundary multicut on the recipe's own
-boundary map (ridge map for membranes, gradient for nuclei; beta tuned on ``--tune``), the
-agents (deterministic action), and pixel pipelines outside the graph: the classic smoothing +
-Otsu + distance-transform watershed for nuclei, the mutex watershed on the ridge map for
-membranes ((gamma, scale) tuned on ``--tune``) and the seeded watershed on the ridge map (the
-membrane superpixel recipe at a coarser scale, tuned on ``--tune``). Parameters are tuned on the
-tuning folder only.
+(the superpixel bound as an action), all-merge, all-cut, a boundary multicut policy on the
+recipe's own superpixels (Hessian ridge map for membranes, gradient for nuclei; beta tuned), the
+agents (deterministic action), and pixel pipelines outside the graph: for nuclei the classic
+smoothing + Otsu + distance-transform watershed (textbook or with a per-nucleus relative rim,
+options tuned on mSA); for membranes the mutex watershed on the Hessian ridge map (repulsive bias
+tuned), a length-weighted multicut on the same map over the recipe's superpixels (beta tuned)
+and the seeded watershed on the ridge map (the superpixel recipe at a coarser scale, tuned).
+Every parameter is tuned on ``--tune`` only (SBD; mSA for the nuclei pipeline).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -34,13 +35,9 @@ import numpy as np  # noqa: E402
 import gym_superpixel_seg  # noqa: E402, F401
 from gym_superpixel_seg import baselines  # noqa: E402
 from gym_superpixel_seg.metrics import segmentation_metrics  # noqa: E402
-from gym_superpixel_seg.microscopy import membrane_superpixels, ridge_map  # noqa: E402
+from gym_superpixel_seg.microscopy import membrane_superpixels  # noqa: E402
 
 METRICS = ("sbd", "vi_split", "vi_merge", "msa", "f1")
-
-
-def _ridge(image: np.ndarray, *, polarity: str) -> np.ndarray:
-    return ridge_map(np.asarray(image)[..., 0], polarity=polarity).astype(np.float32)
 
 
 def graph_scores(env: Any, policy: Callable, *, beta: float | None = None) -> list[dict]:
@@ -69,6 +66,21 @@ def mean(rows: list[dict], key: str) -> float:
     return float(np.mean([row[key] for row in rows]))
 
 
+def best_options(
+    env: Any,
+    segment: Callable[..., np.ndarray],
+    grid: Iterable[dict[str, Any]],
+    metric: str = "sbd",
+) -> dict[str, Any]:
+    """The options of ``segment(image, **options)`` with the best mean ``metric`` on the
+    env's folder (ties: the first in ``grid``)."""
+    grid = [dict(options) for options in grid]
+    scores = [
+        mean(pixel_scores(env, functools.partial(segment, **options)), metric) for options in grid
+    ]
+    return grid[int(np.argmax(scores))]
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-id", required=True)
@@ -86,7 +98,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if nuclei:
         boundary_fn = baselines.gradient_boundaries
     else:
-        boundary_fn = functools.partial(_ridge, polarity=test.unwrapped.polarity)
+        boundary_fn = functools.partial(
+            baselines.hessian_ridge_map, polarity=test.unwrapped.polarity
+        )
     boundary_policy = baselines.boundary_map_policy(boundary_fn)
     tuned = {
         beta: mean(graph_scores(tune, boundary_policy, beta=beta), "sbd")
@@ -100,42 +114,38 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"boundary multicut (beta {beta})": graph_scores(test, boundary_policy, beta=beta),
     }
     if nuclei:
-        methods["smoothing + Otsu + DT watershed"] = pixel_scores(test, baselines.classic_nuclei)
+        # Tuned on mSA, the DSB metric that rim placement decides.
+        options = best_options(tune, baselines.classic_nuclei, baselines.CLASSIC_NUCLEI_GRID, "msa")
+        methods[f"smoothing + Otsu + DT watershed {options or '(textbook)'}"] = pixel_scores(
+            test, functools.partial(baselines.classic_nuclei, **options)
+        )
     else:
-        grid = {
-            (g, s): mean(
-                pixel_scores(
-                    tune,
-                    functools.partial(
-                        baselines.mws_on_boundaries, boundary_fn=boundary_fn, gamma=g, scale=s
-                    ),
-                ),
-                "sbd",
-            )
-            for g, s in baselines.MWS_GRID
-        }
-        g, s = max(grid, key=grid.get)
-        methods[f"mutex watershed on the ridge map (gamma {g}, scale {s})"] = pixel_scores(
-            test,
-            functools.partial(
-                baselines.mws_on_boundaries, boundary_fn=boundary_fn, gamma=g, scale=s
-            ),
+        polarity = test.unwrapped.polarity
+        mws = functools.partial(
+            baselines.mws_on_boundaries, boundary_fn=boundary_fn, **baselines.RIDGE_MWS_OPTIONS
+        )
+        options = best_options(tune, mws, [{"bias": b} for b in baselines.RIDGE_MWS_BIASES])
+        methods[f"mutex watershed on the Hessian ridge map (bias {options['bias']})"] = (
+            pixel_scores(test, functools.partial(mws, **options))
+        )
+        multicut = functools.partial(
+            baselines.superpixel_multicut,
+            superpixel_fn=functools.partial(membrane_superpixels, polarity=polarity),
+            # Mean along a border already averages; the unsmoothed map was better on ISBI train.
+            boundary_fn=functools.partial(boundary_fn, smoothing=0.0),
+        )
+        options = best_options(
+            tune, multicut, [{"beta": b} for b in baselines.RIDGE_MULTICUT_BETAS]
+        )
+        methods[f"multicut on the Hessian ridge map, length-weighted (beta {options['beta']})"] = (
+            pixel_scores(test, functools.partial(multicut, **options))
         )
         # The seeded watershed of the superpixel recipe at a coarser scale is itself a classic
         # membrane segmentation (one basin per cell when the seeds are far enough apart).
-        polarity = test.unwrapped.polarity
-        coarse = {
-            scale: mean(
-                pixel_scores(
-                    tune, functools.partial(membrane_superpixels, scale=scale, polarity=polarity)
-                ),
-                "sbd",
-            )
-            for scale in (1.5, 2.0, 3.0, 4.0, 6.0)
-        }
-        scale = max(coarse, key=coarse.get)
-        methods[f"seeded watershed on the ridge map (scale {scale})"] = pixel_scores(
-            test, functools.partial(membrane_superpixels, scale=scale, polarity=polarity)
+        watershed = functools.partial(membrane_superpixels, polarity=polarity)
+        options = best_options(tune, watershed, [{"scale": s} for s in (1.5, 2.0, 3.0, 4.0, 6.0)])
+        methods[f"seeded watershed on the ridge map (scale {options['scale']})"] = pixel_scores(
+            test, functools.partial(watershed, **options)
         )
     for path in args.agent:
         methods[f"agent {path}"] = graph_scores(

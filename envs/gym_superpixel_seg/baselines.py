@@ -55,8 +55,13 @@ from skimage.filters import threshold_otsu
 from skimage.measure import regionprops
 from skimage.segmentation import watershed as skimage_watershed
 
-from gym_superpixel_seg.graph import gradient_image, node_statistics
+from gym_superpixel_seg.graph import gradient_image, node_statistics, superpixel_rag
 from gym_superpixel_seg.metrics import segmentation_metrics
+from gym_superpixel_seg.microscopy import (
+    _ridge_response,
+    membrane_polarity,
+    validate_gray_image,
+)
 from gym_superpixel_seg.partition import (
     ground_truth_node_labels,
     solve_multicut,
@@ -440,6 +445,77 @@ MWS_OFFSETS = ((-1, 0), (0, -1), (-3, 0), (0, -3), (-9, 0), (0, -9), (-27, 0), (
 #: (gamma, scale) grid of the mutex watershed baseline: boundary map ** gamma, repulsive
 #: channels multiplied by scale.
 MWS_GRID = tuple((g, s) for g in (1.0, 2.0, 4.0) for s in (0.5, 1.0, 2.0, 4.0))
+#: Fixed options of the mutex watershed on :func:`hessian_ridge_map` (tuned on ISBI 2012
+#: slices 00-13, docs/benchmarks.md); only ``bias`` is tuned per dataset
+#: (:data:`RIDGE_MWS_BIASES`).
+RIDGE_MWS_OPTIONS = {"gamma": 1.0, "scale": 1.0, "stride": 1, "min_size": 100, "fill": "boundary"}
+#: Repulsive biases tried for the ridge mutex watershed: with ``scale`` 1 an edge is cut where
+#: its ridge value exceeds ``(1 - bias) / 2`` (0.45 ... 0.525).
+RIDGE_MWS_BIASES = (0.1, 0.05, 0.0, -0.05)
+#: Multicut betas tried for :func:`superpixel_multicut` on the ridge map (the costs are
+#: length-weighted, so the useful range is narrow around 0.5).
+RIDGE_MULTICUT_BETAS = (0.45, 0.475, 0.5, 0.525, 0.55, 0.6)
+
+
+def hessian_ridge_map(
+    image: np.ndarray,
+    *,
+    sigmas: Sequence[float] = (2.0, 3.0),
+    polarity: str = "auto",
+    percentile: float = 99.0,
+    smoothing: float = 1.0,
+) -> np.ndarray:
+    """Membrane evidence: multi-scale Hessian ridge strength, normalised per image, in [0, 1].
+
+    The curvature across a dark (largest Hessian eigenvalue) or bright (minus the smallest)
+    line of the Gaussian-smoothed image at each of ``sigmas``, scale-normalised as in
+    :func:`gym_superpixel_seg.microscopy.ridge_map`, maximum over the scales; divided by its
+    ``percentile``-th percentile (membranes are a minority of pixels, so this is a typical
+    membrane's response whatever the contrast), clipped to [0, 1] and smoothed at ``smoothing``
+    (closes one-pixel gaps that would let a mutex watershed leak between cells).
+
+    Args:
+        image: (H, W), (H, W, 1) or equal-channel (H, W, C) float image in [0, 1].
+        sigmas: Hessian scales (> 0), in pixels.
+        polarity: ``"dark"``, ``"bright"`` or ``"auto"`` membranes
+            (:func:`~gym_superpixel_seg.microscopy.membrane_polarity`, decided once).
+        percentile: the percentile of the response that maps to 1, in (0, 100].
+        smoothing: Gaussian sigma applied last; 0 for none.
+
+    Returns:
+        (H, W) float32 in [0, 1]; all 0 when the percentile is below 1e-3 of a full-contrast
+        line's response (no ridges, e.g. a constant image).
+
+    Raises:
+        ValueError: for a bad image, polarity or option.
+
+    Examples:
+        >>> image = np.full((32, 32), 0.8)
+        >>> image[:, 15:17] = 0.1  # a dark membrane
+        >>> ridge = hessian_ridge_map(image, polarity="dark")
+        >>> np.round(ridge[16, 12:20], 2)
+        array([0.08, 0.25, 0.55, 0.8 , 0.8 , 0.55, 0.25, 0.08], dtype=float32)
+        >>> bool(ridge[:, :8].max() < 1e-6)
+        True
+    """
+    gray = validate_gray_image(image)
+    sigmas = [float(sigma) for sigma in sigmas]
+    if not sigmas or min(sigmas) <= 0:
+        raise ValueError(f"sigmas must be a non-empty sequence of numbers > 0, got {sigmas}")
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    if not smoothing >= 0:
+        raise ValueError(f"smoothing must be >= 0, got {smoothing}")
+    if polarity == "auto":
+        polarity = membrane_polarity(gray)
+    response = np.max([_ridge_response(gray, sigma, polarity) for sigma in sigmas], axis=0)
+    top = float(np.percentile(response, percentile))
+    # The response of a full-contrast line is ~1; a percentile below 1e-3 is rounding noise
+    # (a flat image), which the division would blow up into ridges.
+    ridge = np.clip(response / top, 0.0, 1.0) if top > 1e-3 else np.zeros_like(response)
+    if smoothing > 0:
+        ridge = gaussian_smoothing(np.ascontiguousarray(ridge, np.float32), smoothing)
+    return ridge.astype(np.float32)
 
 
 def line_max(boundary: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
@@ -466,30 +542,181 @@ def mws_on_boundaries(
     *,
     gamma: float = 1.0,
     scale: float = 1.0,
+    bias: float = 0.0,
+    stride: int = 2,
     min_size: int = 10,
+    fill: str = "image",
 ) -> np.ndarray:
-    """Mutex watershed on boundary affinities (elf): an edge's boundary probability is the max
-    of ``boundary_fn(image) ** gamma`` along the pixel line; repulsive channels are multiplied
-    by ``scale``."""
-    boundary = boundary_fn(image) ** gamma
+    """Mutex watershed on boundary affinities (elf), then a size filter.
+
+    Every pixel pair ``(p, p + o)`` for ``o`` in :data:`MWS_OFFSETS` gets the boundary
+    probability ``b`` = max of ``boundary_fn(image) ** gamma`` on the pixel line between them.
+    The direct neighbours are attractive with weight ``1 - b``; the longer offsets are
+    repulsive with weight ``clip(scale * b + bias, 0, 1)``, sampled every ``stride`` pixels
+    (1 = all). The mutex watershed takes edges by decreasing weight, so with ``gamma`` 1 a
+    short edge is cut where ``b > (1 - bias) / (1 + scale)``. Segments under ``min_size``
+    pixels are then flooded by their neighbours: on the image's gradient (``fill="image"``)
+    or on the boundary map itself (``fill="boundary"``, which puts the new border on the
+    membrane rather than on an intensity edge inside the cell).
+
+    Args:
+        image: (H, W, C) float image (what ``boundary_fn`` takes).
+        boundary_fn: image -> (H, W) boundary map in [0, 1].
+        gamma: exponent of the boundary map (> 0).
+        scale: factor of the repulsive channels.
+        bias: added to the repulsive channels before clipping.
+        stride: sub-sampling of the repulsive edges in both axes (>= 1).
+        min_size: segments smaller than this are merged; <= 1 keeps them.
+        fill: ``"image"`` or ``"boundary"`` (see above).
+
+    Returns:
+        (H, W) uint32 consecutive labels 0..K-1.
+
+    Raises:
+        ValueError: for a bad ``fill`` or ``stride``.
+    """
+    if fill not in ("image", "boundary"):
+        raise ValueError(f"fill must be 'image' or 'boundary', got {fill!r}")
+    if int(stride) != stride or stride < 1:
+        raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
+    boundary = np.asarray(boundary_fn(image), np.float32) ** gamma
     affinities = np.stack([line_max(boundary, offset) for offset in MWS_OFFSETS])
-    affinities[2:] = np.clip(affinities[2:] * scale, 0, 1)
+    affinities[2:] = np.clip(affinities[2:] * scale + bias, 0, 1)
     labels = mutex_watershed(
-        affinities, [list(o) for o in MWS_OFFSETS], strides=[2, 2], randomize_strides=False
+        affinities,
+        [list(o) for o in MWS_OFFSETS],
+        strides=[int(stride)] * 2,
+        randomize_strides=False,
     )
     labels = relabel_consecutive(labels.astype(np.uint32))
     if min_size > 1:
-        labels = merge_small_segments(labels, np.asarray(image, np.float32), min_size)
+        labels = merge_small_segments(
+            labels,
+            np.asarray(image, np.float32),
+            min_size,
+            edge_map=boundary if fill == "boundary" else None,
+        )
+        labels = relabel_consecutive(labels)
     return labels
 
 
-def classic_nuclei(image: np.ndarray, *, sigma: float = 2.0, min_distance: int = 5) -> np.ndarray:
-    """Gaussian smoothing, Otsu threshold, distance-transform seeded watershed (0 = background)."""
+def superpixel_multicut(
+    image: np.ndarray,
+    *,
+    superpixel_fn: Callable[[np.ndarray], np.ndarray],
+    boundary_fn: Callable[[np.ndarray], np.ndarray],
+    beta: float = 0.5,
+    length_weighted: bool = True,
+    solver: str = "kernighan-lin",
+) -> np.ndarray:
+    """Boundary multicut as a pixel method: superpixels, mean boundary per edge, multicut.
+
+    Edge weight = mean of ``boundary_fn(image)`` (in [0, 1]) along the shared border of two
+    superpixels, turned into log-odds costs at ``beta``
+    (:func:`~gym_superpixel_seg.partition.weights_to_costs`) and, with ``length_weighted``,
+    multiplied by the border's length over the longest border (a short border between two
+    fragments carries little evidence either way), then partitioned.
+
+    Unlike :func:`boundary_map_policy`, the weights are not min-max scaled per image, so
+    ``beta`` means the same on every image of a folder.
+
+    Args:
+        image: (H, W, C) float image.
+        superpixel_fn: image -> (H, W) consecutive superpixel ids.
+        boundary_fn: image -> (H, W) boundary map in [0, 1].
+        beta: multicut bias in (0, 1); above 0.5 cuts more.
+        length_weighted: weight the costs by border length.
+        solver: a name of :data:`gym_superpixel_seg.partition.SOLVERS`.
+
+    Returns:
+        (H, W) int64 labels 0..K-1.
+    """
+    superpixels = np.ascontiguousarray(superpixel_fn(image), dtype=np.uint32)
+    n_nodes = int(superpixels.max()) + 1
+    rag = superpixel_rag(superpixels)
+    if rag.numberOfEdges == 0:
+        return superpixels.astype(np.int64)
+    boundary = np.ascontiguousarray(boundary_fn(image), dtype=np.float32)
+    means_and_lengths = compute_boundary_mean_and_length(rag, superpixels, boundary, n_threads=1)
+    costs = weights_to_costs(means_and_lengths[:, 0], beta=beta)
+    if length_weighted:
+        costs = costs * means_and_lengths[:, 1] / means_and_lengths[:, 1].max()
+    return solve_multicut(rag, costs, n_nodes, solver=solver)[superpixels]
+
+
+#: Option sets of :func:`classic_nuclei` tried on a tuning folder: the textbook pipeline
+#: (its defaults) and the per-nucleus relative rim (tuned on DSB 2018 dsb_tune,
+#: docs/benchmarks.md) at a few relative levels.
+CLASSIC_NUCLEI_GRID: tuple[dict[str, float], ...] = (
+    {},
+    *(
+        {
+            "sigma": 1.0,
+            "min_distance": 4,
+            "threshold_factor": 0.5,
+            "relative_threshold": relative,
+            "min_size": 20,
+        }
+        for relative in (0.3, 0.35, 0.4, 0.45)
+    ),
+)
+
+
+def classic_nuclei(
+    image: np.ndarray,
+    *,
+    sigma: float = 2.0,
+    min_distance: int = 5,
+    threshold_factor: float = 1.0,
+    relative_threshold: float = 0.0,
+    min_size: int = 0,
+) -> np.ndarray:
+    """Smoothing, (scaled) Otsu threshold, distance-transform seeded watershed, relative rim.
+
+    1. the image (mean over channels) is smoothed with a Gaussian of ``sigma``;
+    2. foreground: smoothed > ``threshold_factor`` x Otsu's threshold;
+    3. seeds: maxima of the (sigma-1 smoothed) distance transform of the foreground at least
+       ``min_distance`` px apart; watershed of the negative distance inside the foreground;
+    4. with ``relative_threshold`` > 0, each nucleus keeps only the pixels brighter than that
+       fraction of its own smoothed peak: annotators put the rim at about half of each
+       nucleus's own peak (design notes), which a single global threshold cannot do for dim
+       and bright nuclei at once, so step 2 is then a low threshold that finds the nuclei and
+       this step places their rims;
+    5. objects smaller than ``min_size`` pixels become background.
+
+    The defaults are the textbook pipeline (steps 1-3 with Otsu's threshold).
+
+    Args:
+        image: (H, W, C) float image, nuclei bright.
+        sigma: smoothing (> 0).
+        min_distance: minimum distance between seeds in pixels.
+        threshold_factor: factor of Otsu's threshold for the foreground (> 0).
+        relative_threshold: per-nucleus rim level as a fraction of its peak, in [0, 1).
+        min_size: smaller objects are removed.
+
+    Returns:
+        (H, W) int64 labels, 0 = background (not necessarily consecutive after step 4-5).
+
+    Raises:
+        ValueError: for an option out of range.
+
+    Examples:
+        >>> image = np.zeros((48, 48, 1))
+        >>> image[8:20, 8:20] = 1.0
+        >>> image[28:40, 28:40] = 0.4  # a dim nucleus: Otsu alone would drop part of it
+        >>> labels = classic_nuclei(image, threshold_factor=0.5, relative_threshold=0.5)
+        >>> len(np.unique(labels)) - 1
+        2
+    """
+    if not sigma > 0 or not threshold_factor > 0:
+        raise ValueError(f"sigma and threshold_factor must be > 0, got {sigma}, {threshold_factor}")
+    if not 0 <= relative_threshold < 1:
+        raise ValueError(f"relative_threshold must be in [0, 1), got {relative_threshold}")
     gray = np.asarray(image, np.float32).mean(axis=2)
     smoothed = ndimage.gaussian_filter(gray, sigma)
     if smoothed.max() <= smoothed.min():
         return np.zeros(gray.shape, np.int64)
-    foreground = smoothed > threshold_otsu(smoothed)
+    foreground = smoothed > threshold_factor * threshold_otsu(smoothed)
     distance = ndimage.distance_transform_edt(foreground)
     components, _ = ndimage.label(foreground)
     peaks = peak_local_max(
@@ -500,7 +727,15 @@ def classic_nuclei(image: np.ndarray, *, sigma: float = 2.0, min_distance: int =
     )
     markers = np.zeros(gray.shape, np.int64)
     markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-    return skimage_watershed(-distance, markers, mask=foreground).astype(np.int64)
+    labels = skimage_watershed(-distance, markers, mask=foreground).astype(np.int64)
+    if relative_threshold > 0 and labels.max() > 0:
+        peak = np.zeros(int(labels.max()) + 1)
+        np.maximum.at(peak, labels.ravel(), smoothed.ravel())
+        labels = np.where(smoothed >= relative_threshold * peak[labels], labels, 0)
+    if min_size > 1 and labels.max() > 0:
+        sizes = np.bincount(labels.ravel())
+        labels = np.where(sizes[labels] >= min_size, labels, 0)
+    return labels
 
 
 # ---------------------------------------------------------------- evaluation and tuning

@@ -65,19 +65,28 @@ def relabel_consecutive(labels: np.ndarray) -> np.ndarray:
     return (relabelled - 1).astype(np.uint32)
 
 
-def merge_small_segments(labels: np.ndarray, image: np.ndarray, min_size: int) -> np.ndarray:
-    """Absorb segments smaller than ``min_size`` pixels into their neighbours (watershed fill)."""
+def merge_small_segments(
+    labels: np.ndarray, image: np.ndarray, min_size: int, *, edge_map: np.ndarray | None = None
+) -> np.ndarray:
+    """Absorb segments smaller than ``min_size`` pixels into their neighbours (watershed fill).
+
+    The fill floods the Sobel gradient magnitude of ``image`` (H, W, C), or ``edge_map``
+    (H, W) itself when given (e.g. a membrane ridge map, whose maxima are the boundaries).
+    """
     sizes = np.bincount(labels.ravel())
     small = sizes[labels] < min_size
     if not small.any() or small.all():
         return labels
     seeds = np.where(small, 0, labels + 1).astype(np.uint32)
-    gradient = np.sqrt(
-        sum(
-            ndimage.sobel(image[..., c], axis=a) ** 2 for c in range(image.shape[2]) for a in (0, 1)
+    if edge_map is None:
+        edge_map = np.sqrt(
+            sum(
+                ndimage.sobel(image[..., c], axis=a) ** 2
+                for c in range(image.shape[2])
+                for a in (0, 1)
+            )
         )
-    )
-    filled = watershed(gradient.astype(np.float32), seeds)
+    filled = watershed(np.ascontiguousarray(edge_map, dtype=np.float32), seeds)
     return filled.astype(np.uint32) - 1
 
 
