@@ -131,8 +131,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         multicut = functools.partial(
             baselines.superpixel_multicut,
             superpixel_fn=functools.partial(membrane_superpixels, polarity=polarity),
-            # Mean along a border already averages; the unsmoothed map was better on ISBI train.
-            boundary_fn=functools.partial(boundary_fn, smoothing=0.0),
+            boundary_fn=boundary_fn,
         )
         options = best_options(
             tune, multicut, [{"beta": b} for b in baselines.RIDGE_MULTICUT_BETAS]

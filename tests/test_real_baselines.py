@@ -200,3 +200,30 @@ def test_relative_rim_beats_the_textbook_pipeline_on_dsb_images():
             labels = baselines.classic_nuclei(sample.image, **options)
             msa[name].append(segmentation_metrics(labels, sample.ground_truth)["msa"])
     assert np.mean(msa["relative"]) > np.mean(msa["textbook"]), msa
+
+
+def test_folder_eval_tunes_pixel_methods_on_the_tuning_folder(tmp_path):
+    import imageio.v3 as iio
+
+    from benchmarks.folder_eval import best_options, pixel_scores
+    from gym_superpixel_seg.microscopy_envs import MembranesEnv
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        image, labels = four_cells(gap=8)
+        noisy = np.clip(image[..., 0] + rng.normal(0, 0.03, labels.shape), 0, 1)
+        iio.imwrite(tmp_path / "images" / f"{name}.png", (noisy * 255).astype(np.uint8))
+        iio.imwrite(tmp_path / "labels" / f"{name}.png", labels.astype(np.uint16))
+    env = MembranesEnv(tmp_path, crop_size=None, subgraph_sizes=(6,))
+    mws = functools.partial(
+        baselines.mws_on_boundaries,
+        boundary_fn=functools.partial(baselines.hessian_ridge_map, polarity=env.polarity),
+        **baselines.RIDGE_MWS_OPTIONS,
+    )
+    # Repulsion off lets the two top cells merge through the gap: the tuner must not pick it.
+    grid = [{"scale": 0.0, "bias": -1.0}, {"bias": 0.1}]
+    assert best_options(env, mws, grid) == {"bias": 0.1}
+    rows = pixel_scores(env, functools.partial(mws, bias=0.1))
+    assert len(rows) == 2 and all(row["sbd"] > 0.9 for row in rows)
