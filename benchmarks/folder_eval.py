@@ -115,10 +115,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     if nuclei:
         # Tuned on mSA, the DSB metric that rim placement decides.
-        options = best_options(tune, baselines.classic_nuclei, baselines.CLASSIC_NUCLEI_GRID, "msa")
-        methods[f"smoothing + Otsu + DT watershed {options or '(textbook)'}"] = pixel_scores(
-            test, functools.partial(baselines.classic_nuclei, **options)
+        methods["smoothing + Otsu + DT watershed (textbook)"] = pixel_scores(
+            test, baselines.classic_nuclei
         )
+        options = best_options(tune, baselines.classic_nuclei, baselines.CLASSIC_NUCLEI_GRID, "msa")
+        if options:
+            methods[f"smoothing + Otsu + DT watershed {options}"] = pixel_scores(
+                test, functools.partial(baselines.classic_nuclei, **options)
+            )
     else:
         polarity = test.unwrapped.polarity
         mws = functools.partial(
