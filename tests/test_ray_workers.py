@@ -10,6 +10,7 @@ import json
 import socket
 import sys
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 
@@ -150,3 +151,25 @@ def test_train_with_ray_workers_checkpoints_and_resumes(local_ray, tmp_path):
     assert json.loads((out / "config.json").read_text())["ray_address"] == "local"
     resumed = train_module.main(["--out", str(out), "--resume", "--total-steps", "12"])
     assert resumed["throughput"]["env_steps"] == 12 and resumed["throughput"]["updates"] > 0
+
+
+def test_fit_passes_workers_and_ray_address_to_training(tmp_path):
+    from stateless_sac.cli import fit_train_args
+
+    images = tmp_path / "images"
+    images.mkdir()
+    iio.imwrite(images / "a.png", np.zeros((40, 40), np.uint8))
+    argv = fit_train_args(
+        str(images), "nuclei", str(tmp_path / "run"), minutes=1, steps=5, seed=0,
+        resume=False, workers=2, ray_address="auto",
+    )  # fmt: skip
+    cfg, _, _ = train_module.parse_args(argv)
+    assert cfg.n_envs == 2 and cfg.ray_address == "auto"
+    resume = fit_train_args(
+        str(images), "nuclei", str(tmp_path / "run"), minutes=1, steps=5, seed=0,
+        resume=True, ray_address="ray://head:10001",
+    )  # fmt: skip
+    assert resume[-2:] == ["--ray-address", "ray://head:10001"] and "--workers" not in resume
+    with pytest.raises(ValueError, match="--workers"):
+        fit_train_args(str(images), "nuclei", "x", minutes=1, steps=5, seed=0, resume=False,
+                       workers=0)  # fmt: skip

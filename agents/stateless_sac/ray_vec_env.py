@@ -64,7 +64,9 @@ def _check_reachable(address: str, timeout_s: float) -> None:
         ) from error
 
 
-def init_ray(address: str, *, workers: int = 1, connect_timeout_s: float = 10.0) -> bool:
+def init_ray(
+    address: str, *, workers: int = 1, connect_timeout_s: float = 10.0, log_to_driver: bool = True
+) -> bool:
     """Start or join Ray for ``address`` unless this process has already initialised it.
 
     Args:
@@ -73,6 +75,7 @@ def init_ray(address: str, *, workers: int = 1, connect_timeout_s: float = 10.0)
             ``"ray://HOST:PORT"`` (join an existing cluster).
         workers: actors that will need a CPU each (only sizes a local start).
         connect_timeout_s: how long to wait for ``HOST:PORT`` to accept a connection.
+        log_to_driver: show the actors' output here (``ray.init``'s option).
 
     Returns:
         True when this call started or joined Ray (the caller then shuts it down).
@@ -89,11 +92,12 @@ def init_ray(address: str, *, workers: int = 1, connect_timeout_s: float = 10.0)
             address="local",
             num_cpus=max(workers, os.cpu_count() or 1),
             include_dashboard=False,
+            log_to_driver=log_to_driver,
         )
         return True
     _check_reachable(address, connect_timeout_s)
     try:
-        ray.init(address=address)
+        ray.init(address=address, log_to_driver=log_to_driver)
     except ConnectionError as error:
         raise ConnectionError(f"cannot reach the Ray cluster at {address!r}: {error}") from error
     return True
