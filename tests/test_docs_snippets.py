@@ -219,6 +219,7 @@ def page_env() -> dict[str, str]:
 def run_blocks(blocks_json: str) -> None:
     """The driver: run the blocks of one page in order (this file run as a script)."""
     blocks = json.loads(Path(blocks_json).read_text())
+    sys.path[0] = os.getcwd()  # as for a user's script: its folder, not tests/
     namespace: dict = {"__name__": "__main__"}
     for block in blocks:
         print(f"--- docs-test: {block['where']} ({block['language']})", flush=True)
@@ -251,9 +252,9 @@ def skipped_blocks() -> list[Block]:
     return [b for p in markdown_pages() for b in parse_page(p) if b.skip is not None]
 
 
-def run_page(path: Path, tmp_path: Path) -> Path:
+def run_page(path: Path, tmp_path: Path, root: Path = REPO) -> Path:
     """Run the page's blocks in a fresh process; returns the folder they ran in."""
-    blocks = [b for b in parse_page(path) if b.skip is None]
+    blocks = [b for b in parse_page(path, root) if b.skip is None]
     without_data = [b for b in blocks if any(not (SHARED_DATA / n).exists() for n in b.needs_data)]
     if without_data:
         blocks = [b for b in blocks if b not in without_data]
@@ -274,10 +275,10 @@ def run_page(path: Path, tmp_path: Path) -> Path:
         for b in blocks
     ]
     work = tmp_path / "work"
-    work.mkdir()
-    (tmp_path / "blocks.json").write_text(json.dumps(payload))
+    work.mkdir(parents=True)
+    (work / "blocks.json").write_text(json.dumps(payload))
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), str(tmp_path / "blocks.json")],
+        [sys.executable, str(Path(__file__).resolve()), str(work / "blocks.json")],
         cwd=work,
         env=env,
         capture_output=True,
@@ -285,46 +286,57 @@ def run_page(path: Path, tmp_path: Path) -> Path:
         timeout=PAGE_TIMEOUT_S,
     )
     assert result.returncode == 0, (
-        f"a snippet of {path.relative_to(REPO)} failed:\n{result.stdout[-6000:]}\n"
+        f"a snippet of {path.relative_to(root)} failed:\n{result.stdout[-6000:]}\n"
         f"{result.stderr[-6000:]}"
     )
     return work
 
 
-def test_markers_parse_and_apply():
-    """Markers attach to the next fence, replace must match, commands in untagged blocks fail."""
-    import tempfile
+def test_markers_parse_and_apply(tmp_path):
+    """Markers attach to the next fence; console blocks keep their commands; includes expand."""
+    folder = tmp_path
+    page = Path(folder) / "page.md"
+    page.write_text(
+        '<!-- docs-test: replace "--minutes 30" "--steps 2" -->\n'
+        "<!-- docs-test: env A=1 -->\n"
+        "```bash\nsuperpixel-seg fit --minutes 30\n```\n\n"
+        "<!-- docs-test: skip installs the package -->\n```sh\npip install .\n```\n"
+        "```console\n$ echo hi\nhi\n```\n"
+        "```\nimage -> graph\n```\n"
+    )
+    blocks = parse_page(page, Path(folder))
+    assert [b.code({}) for b in blocks] == [
+        "superpixel-seg fit --steps 2\n",
+        "pip install .\n",
+        "echo hi\n",
+    ]
+    assert blocks[0].env == {"A": "1"} and blocks[0].skip is None
+    assert blocks[1].skip == "installs the package"
+    # Includes as pymdownx.snippets renders them: a whole file or one section of it.
+    (folder / "code.py").write_text("a = 1\n# --8<-- [start:two]\nb = 2\n# --8<-- [end:two]\n")
+    page.write_text('```python\n--8<-- "code.py:two"\n```\n```python\n--8<-- "code.py"\n```\n')
+    assert [b.source for b in parse_page(page, folder)] == ["b = 2\n", "a = 1\nb = 2\n"]
 
-    with tempfile.TemporaryDirectory() as folder:
-        page = Path(folder) / "page.md"
-        page.write_text(
-            '<!-- docs-test: replace "--minutes 30" "--steps 2" -->\n'
-            "<!-- docs-test: env A=1 -->\n"
-            "```bash\nsuperpixel-seg fit --minutes 30\n```\n\n"
-            "<!-- docs-test: skip installs the package -->\n```sh\npip install .\n```\n"
-            "```console\n$ echo hi\nhi\n```\n"
-            "```\nimage -> graph\n```\n"
-        )
-        blocks = parse_page(page, Path(folder))
-        assert [b.code({}) for b in blocks] == [
-            "superpixel-seg fit --steps 2\n",
-            "pip install .\n",
-            "echo hi\n",
-        ]
-        assert blocks[0].env == {"A": "1"} and blocks[0].skip is None
-        assert blocks[1].skip == "installs the package"
-        page.write_text('<!-- docs-test: replace "--hours 3" "x" -->\n```bash\nls\n```\n')
-        with pytest.raises(ValueError, match="not in the block"):
-            parse_page(page, Path(folder))
-        page.write_text("```\npython -m stateless_sac.train --out runs\n```\n")
-        with pytest.raises(ValueError, match="untagged block starting with a command"):
-            parse_page(page, Path(folder))
-        page.write_text("<!-- docs-test: skip -->\n```bash\nls\n```\n")
-        with pytest.raises(ValueError, match="needs a reason"):
-            parse_page(page, Path(folder))
-        page.write_text("<!-- docs-test: skip why -->\n\nsome text\n```bash\nls\n```\n")
-        with pytest.raises(ValueError, match="not followed by a fence"):
-            parse_page(page, Path(folder))
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('<!-- docs-test: replace "--hours 3" "x" -->\n```bash\nls\n```\n', "not in the block"),
+        ("```\npython -m stateless_sac.train --out runs\n```\n", "untagged block starting with a"),
+        ("<!-- docs-test: skip -->\n```bash\nls\n```\n", "needs a reason"),
+        ("<!-- docs-test: skip why -->\n\ntext\n```bash\nls\n```\n", "not followed by a fence"),
+        ("<!-- docs-test: timeout 3 -->\n```bash\nls\n```\n", "unknown or malformed"),
+        ('```python\n--8<-- "code.py:three"\n```\n', "no single section 'three'"),
+        ('```python\n--8<-- "nowhere.py"\n```\n', "does not exist"),
+    ],
+)
+def test_bad_pages_are_errors(tmp_path, text, message):
+    """A marker that cannot apply, or a command left untested, is an error naming the line."""
+    (tmp_path / "code.py").write_text("# --8<-- [start:two]\nb = 2\n# --8<-- [end:two]\n")
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        parse_page(page, tmp_path)
 
 
 def test_every_page_parses():
@@ -333,6 +345,23 @@ def test_every_page_parses():
     assert REPO / "docs" / "tutorial.md" in pages
     blocks = [b for p in pages for b in parse_page(p)]
     assert sum(b.skip is None for b in blocks) > 10
+
+
+def test_blocks_share_a_page_and_a_failure_fails(tmp_path):
+    """Blocks of a page run in order in one namespace and folder; a failing block fails."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nfrom pathlib import Path\n\nPath('made.txt').write_text('1')\nx = 2\n```\n"
+        "<!-- docs-test: replace 'HERE' '$SAMPLE_NUCLEI' -->\n"
+        "```bash\ntest -f made.txt && test -d HERE/images && python -c 'import seg_rewards'\n```\n"
+        '```python\nassert x == 2, "namespace lost"\n```\n'
+    )
+    run_page(page, tmp_path / "ok", root=tmp_path)
+    page.write_text(
+        "```python\nx = 1\n```\n```bash\necho about to fail\nfalse\necho not here\n```\n"
+    )
+    with pytest.raises(AssertionError, match="a snippet of page.md failed"):
+        run_page(page, tmp_path / "bad", root=tmp_path)
 
 
 @pytest.mark.parametrize("block", skipped_blocks(), ids=lambda b: b.where)
