@@ -364,6 +364,16 @@ def test_blocks_share_a_page_and_a_failure_fails(tmp_path):
         run_page(page, tmp_path / "bad", root=tmp_path)
 
 
+def test_needs_data_skips_without_the_folder(tmp_path):
+    """A block marked needs-data is not run when ../shared/data lacks that folder."""
+    page = tmp_path / "page.md"
+    page.write_text("<!-- docs-test: needs-data no-such-folder-xyz -->\n```bash\nfalse\n```\n")
+    (block,) = parse_page(page, tmp_path)
+    assert block.needs_data == ["no-such-folder-xyz"] and block.skip is None
+    with pytest.raises(pytest.skip.Exception, match="no-such-folder-xyz"):
+        run_page(page, tmp_path, root=tmp_path)
+
+
 @pytest.mark.parametrize("block", skipped_blocks(), ids=lambda b: b.where)
 def test_skipped_block(block):
     """Lists each block that CI does not run, with its reason (pytest -ra prints them)."""
