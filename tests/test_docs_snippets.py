@@ -12,7 +12,8 @@ and the checkout's packages on ``PYTHONPATH``. Lines ``--8<-- "path"`` or
 ``--8<-- "path:section"`` (pymdownx.snippets, as the docs site renders them) are replaced by
 the file, or by the lines between ``# --8<-- [start:section]`` and ``# --8<-- [end:section]``.
 
-Markers: HTML comments (invisible on the site) on the lines right above a fence::
+Markers: HTML comments (invisible on the site) on the lines right above a fence, arguments
+quoted as in a shell ('...' or "...")::
 
     <!-- docs-test: skip REASON -->                  not run; listed as a skip with REASON
     <!-- docs-test: replace "OLD" "NEW" -->          run with OLD replaced by NEW (a tiny budget:
@@ -26,7 +27,9 @@ Environment of every block: ``DOCS_REPO`` (the checkout), ``SHARED_DATA``
 folders, each with ``images/`` and ``labels/``), so a replace can point a placeholder folder at
 real images: ``<!-- docs-test: replace "my_nuclei/" "$SAMPLE_NUCLEI/images/" -->``.
 
-Run one page: ``pytest tests/test_docs_snippets.py -k biologists``.
+Blocks run with one torch/OpenMP thread and matplotlib's Agg backend. The tutorial page must
+write exactly the ``tutorial_*.png`` figures committed under ``docs/figures``. Run one page:
+``pytest tests/test_docs_snippets.py -k biologists``.
 """
 
 from __future__ import annotations
