@@ -240,3 +240,35 @@ def test_real_suite_tiny(tmp_path):
     assert "Superpixel bound" in result["markdown"] and "96x100" in result["markdown"]
     with pytest.raises(ValueError, match="none of"):
         real.run(out=tmp_path / "o", data=tmp_path / "out", progress=False)
+
+
+def test_learner_device_cpu_rows(tmp_path):
+    pytest.importorskip("torch")
+    from benchmarks.learner_device import main as learner_device
+
+    out = tmp_path / "learner.json"
+    result = learner_device(
+        [
+            "--devices", "cpu", "--batch-sizes", "2,3", "--hidden-dims", "8",
+            "--updates", "2", "--predicts", "2", "--repeats", "1", "--transitions", "3",
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert [(r["device"], r["batch_size"], r["hidden_dim"]) for r in result["rows"]] == [
+        ("cpu", 2, 8),
+        ("cpu", 3, 8),
+    ]
+    for row in result["rows"]:
+        assert row["updates_per_s"] > 0 and row["predicts_per_s"] > 0
+        assert row["graphs_per_s"] == pytest.approx(row["updates_per_s"] * row["batch_size"])
+    assert json.loads(out.read_text())["rows"] == result["rows"]
+
+
+def test_learner_device_refuses_missing_cuda():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    from benchmarks.learner_device import main as learner_device
+
+    with pytest.raises(SystemExit):
+        learner_device(["--devices", "cuda"])

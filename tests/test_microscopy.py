@@ -156,6 +156,26 @@ def test_merge_small_pieces_joins_the_closest_neighbour():
     np.testing.assert_array_equal(merge_small_pieces(labels, value, 1), labels)
 
 
+def test_merge_small_pieces_absorbs_ring_by_ring():
+    # Piece 1 is a 3-px-wide band between a dark piece 0 and a bright piece 2. Round 1: its
+    # left column joins 0 (the only usable neighbour), its right column joins 2; round 2: the
+    # middle column joins the side whose mean is closer to each pixel's own value.
+    labels = np.array([[0] * 4 + [1] * 3 + [2] * 4] * 2)
+    value = np.array(
+        [[0.0] * 4 + [0.9, 0.2, 0.9] + [1.0] * 4, [0.0] * 4 + [0.1, 0.9, 0.1] + [1.0] * 4]
+    )
+    merged = merge_small_pieces(labels, value, 7)
+    np.testing.assert_array_equal(
+        merged, np.array([[0] * 5 + [0] + [1] * 5, [0] * 5 + [1] + [1] * 5])
+    )
+
+
+def test_merge_small_pieces_keeps_a_piece_with_no_usable_neighbour():
+    # Every piece is small: nothing to merge into, labels come back unchanged.
+    labels = np.array([[0, 1], [2, 3]])
+    np.testing.assert_array_equal(merge_small_pieces(labels, np.zeros((2, 2)), 5), labels)
+
+
 @pytest.mark.parametrize(
     ("image", "message"),
     [

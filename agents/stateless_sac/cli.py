@@ -4,9 +4,11 @@
 
     superpixel-seg segment --agent pretrained:nuclei --images DIR --out DIR [--backend local|ray]
     superpixel-seg fit --images DIR --preset nuclei|membranes --out RUN [--minutes M] [--resume]
+                       [--workers N] [--ray-address local|auto|HOST:PORT|ray://HOST:PORT]
     superpixel-seg train --out RUN [training options]   # = python -m stateless_sac.train
 
-Installed with the ``[agents]`` extra; ``--backend ray`` needs the ``[distributed]`` extra.
+Installed with the ``[agents]`` extra; ``segment --backend ray`` and ``--ray-address`` of
+``fit``/``train`` (env workers as Ray actors) need the ``[distributed]`` extra.
 """
 
 from __future__ import annotations
@@ -60,13 +62,23 @@ def _segment(args: argparse.Namespace) -> int:
 
 
 def fit_train_args(
-    images: str, preset: str, out: str, *, minutes: float, steps: int, seed: int, resume: bool
+    images: str,
+    preset: str,
+    out: str,
+    *,
+    minutes: float,
+    steps: int,
+    seed: int,
+    resume: bool,
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> list[str]:
     """The ``python -m stateless_sac.train`` arguments of ``superpixel-seg fit``.
 
     Labels are never read (``labels=None``, even when the folder has a ``labels/``), so fitting
     on the very images to be segmented is legitimate. Crops are ``crop_size`` of the preset, or
-    the folder's smallest image side if that is smaller.
+    the folder's smallest image side if that is smaller. ``workers`` env workers (default 1)
+    run as processes, or as Ray actors with ``ray_address``.
     """
     from gym_superpixel_seg.folder import FolderSource
 
@@ -74,7 +86,11 @@ def fit_train_args(
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     if minutes <= 0 or steps < 1:
         raise ValueError(f"--minutes must be > 0 and --steps >= 1, got {minutes} and {steps}")
-    if resume:  # the run's saved config holds the rest; only the budget may change
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    backend = [] if ray_address is None else ["--ray-address", ray_address]
+    if resume:  # the run's saved config holds the rest; only the budget and Ray may change
+        given = [] if workers is None else ["--workers", str(workers)]  # refused if it differs
         return [
             "--out",
             out,
@@ -83,6 +99,8 @@ def fit_train_args(
             str(minutes),
             "--total-steps",
             str(steps),
+            *given,
+            *backend,
         ]
     source = FolderSource(images, labels=None)
     smallest = min(min(shape[:2]) for shape in source.image_shapes)
@@ -99,8 +117,9 @@ def fit_train_args(
         "time_limit_min": minutes,
         "total_steps": steps,
         "seed": seed,
+        "n_envs": workers or 1,
     }
-    argv = ["--out", out]
+    argv = ["--out", out, *backend]
     for key, value in config.items():
         flag = "--" + key.replace("_", "-")
         if isinstance(value, dict):
@@ -124,6 +143,8 @@ def _fit(args: argparse.Namespace) -> int:
             steps=args.steps,
             seed=args.seed,
             resume=args.resume,
+            workers=args.workers,
+            ray_address=args.ray_address,
         )
     )
     print(
@@ -170,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--steps", type=int, default=1_000_000, help="env step limit")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--resume", action="store_true", help="continue the run in --out")
+    fit.add_argument(
+        "--workers", type=int, default=None, help="env worker processes or Ray actors (default 1)"
+    )
+    fit.add_argument(
+        "--ray-address",
+        default=None,
+        help="env workers as Ray actors: local (start Ray here), auto, HOST:PORT or "
+        "ray://HOST:PORT (a running cluster)",
+    )
     fit.set_defaults(run=_fit)
 
     train = commands.add_parser(
@@ -184,12 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["train"]:
         from stateless_sac import train
 
-        train.main(argv[1:])
+        try:
+            train.main(argv[1:])
+        except (ValueError, FileNotFoundError, ImportError, ConnectionError) as error:
+            print(f"superpixel-seg train: error: {error}", file=sys.stderr)
+            return 2
         return 0
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, ImportError) as error:
+    except (ValueError, FileNotFoundError, ImportError, ConnectionError) as error:
         print(f"superpixel-seg {args.command}: error: {error}", file=sys.stderr)
         return 2
 

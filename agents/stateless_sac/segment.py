@@ -321,16 +321,12 @@ def _local(
 def _ray(
     spec: AgentSpec, images: pathlib.Path, todo: list[int], workers: int, address: str | None
 ) -> Iterator[ImageResult]:
-    try:
-        import ray
-        from ray.util import ActorPool
-    except ImportError as error:
-        raise ImportError(
-            "--backend ray needs Ray: pip install 'gym-superpixel-seg[distributed]'"
-        ) from error
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=address, num_cpus=None if address else workers, log_to_driver=False)
+    from stateless_sac.ray_vec_env import import_ray, init_ray
+
+    ray = import_ray("--backend ray")
+    from ray.util import ActorPool
+
+    started = init_ray(address or "local", workers=workers, log_to_driver=False)
     try:
         actor = ray.remote(num_cpus=1)(Segmenter)
         pool = ActorPool([actor.remote(spec, str(images)) for _ in range(max(workers, 1))])
@@ -372,7 +368,8 @@ def segment_folder(
         out: output folder (created).
         backend: ``"local"`` or ``"ray"``.
         workers: processes (local) or Ray actors (ray).
-        ray_address: address of an existing Ray cluster (``ray``; None starts a local Ray).
+        ray_address: address of an existing Ray cluster (``ray``; None starts a local Ray;
+            see :func:`stateless_sac.ray_vec_env.init_ray`).
         env_id: override the environment recorded with the agent.
         progress: show a progress bar.
 

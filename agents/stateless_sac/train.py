@@ -9,6 +9,11 @@ updates, mean training reward, held-out SBD), crash-safe checkpoints every
 ``--resume`` continues from the last checkpoint with the run's saved ``config.json`` (weights,
 optimisers, buffer, counters, RNG and env states: on CPU the resumed run is bit-identical to
 an uninterrupted one); only ``TrainConfig.RESUMABLE`` options may be changed then.
+
+Envs run in ``--workers N`` (= ``--n-envs``) worker processes, or, with ``--ray-address``, in
+N Ray actors (:mod:`stateless_sac.ray_vec_env`; ``local`` starts a Ray on this machine,
+``auto`` / ``HOST:PORT`` / ``ray://HOST:PORT`` join a running cluster). The learner, the run
+folder and its checkpoints stay in this process; the results are those of worker processes.
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ class TrainConfig:
     subgraph_sizes: list = dataclasses.field(default_factory=lambda: [6, 12, 32, 128])
     total_steps: int = 20_000
     time_limit_min: float = 0.0  # 0: no time limit
-    n_envs: int = 1
-    subprocess: bool = True  # envs in worker processes
+    n_envs: int = 1  # also --workers: one env per worker process or Ray actor
+    subprocess: bool = True  # envs in worker processes (ignored with ray_address)
+    ray_address: str | None = None  # envs in Ray actors: "local", "auto", "[ray://]HOST:PORT"
     seed: int = 0
     learning_rate: float = 1e-3
     batch_size: int = 4
@@ -70,7 +76,14 @@ class TrainConfig:
     torch_threads: int = 1
 
     #: Options that ``--resume`` may change (the rest must match the run's saved config).
-    RESUMABLE: ClassVar[tuple[str, ...]] = ("total_steps", "time_limit_min", "final_eval_seeds")
+    #: (``ray_address``: the workers' backend does not change the results, and a cluster's
+    #: address may change between sessions.)
+    RESUMABLE: ClassVar[tuple[str, ...]] = (
+        "total_steps",
+        "time_limit_min",
+        "final_eval_seeds",
+        "ray_address",
+    )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> TrainConfig:
@@ -142,6 +155,11 @@ _FLAG_TYPES: dict[str, Any] = {
     "str | float": _number_or_text,
     "str | None": str,
 }
+
+
+#: Other names of option flags: ``--workers N`` is ``--n-envs N`` (one env per worker process
+#: or Ray actor, as ``superpixel-seg segment --workers``).
+FLAG_ALIASES: dict[str, tuple[str, ...]] = {"n_envs": ("--workers",)}
 
 
 class RunCallback(BaseCallback):
@@ -245,11 +263,11 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, pathlib.Path, bool]
     )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     for spec in dataclasses.fields(TrainConfig):
-        flag = "--" + spec.name.replace("_", "-")
+        flags = ["--" + spec.name.replace("_", "-"), *FLAG_ALIASES.get(spec.name, ())]
         if spec.type == "list":
-            parser.add_argument(flag, type=int, nargs="+", default=None)
+            parser.add_argument(*flags, type=int, nargs="+", default=None)
         else:
-            parser.add_argument(flag, type=_FLAG_TYPES[spec.type], default=None)
+            parser.add_argument(*flags, type=_FLAG_TYPES[spec.type], default=None)
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     given: dict[str, Any] = {}
@@ -312,6 +330,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cfg.n_envs,
         {**env_kwargs, "compute_metrics": False},
         subprocess=cfg.subprocess,
+        ray_address=cfg.ray_address,
     )
     wall_offset = 0.0
     if resume and has_checkpoint(out):

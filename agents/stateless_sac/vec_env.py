@@ -4,7 +4,9 @@
 observations are a *list* of per-env observation dicts (graphs differ in size, so nothing is
 stacked) and whose actions are a list of per-env (E_i,) arrays. Environments run either in this
 process (``n_workers=0``) or in worker processes (``start_method`` "forkserver"/"spawn"), so
-the multicut and the reward of several envs run in parallel while the learner trains.
+the multicut and the reward of several envs run in parallel while the learner trains; or in
+Ray actors on a cluster (:class:`~stateless_sac.ray_vec_env.RayGraphVecEnv`, the same protocol:
+every worker is an :class:`EnvServer`).
 
 Episodes are one step long: ``step`` resets every env right after its step (auto-reset, in the
 worker) and returns the *new* observations, the rewards, ``dones`` (all True) and trimmed
@@ -142,22 +144,54 @@ def _error_message(error: BaseException) -> tuple[str, Any]:
     return "error", (error, text)
 
 
-def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper) -> None:
-    """Serve commands until "close"; every reply is ("ok", result) or ("error", ...), and the
-    worker stays up after an error (the learner re-raises it and may go on)."""
-    parent_remote.close()
+class EnvServer:
+    """One environment behind the worker protocol, shared by worker processes and Ray actors.
+
+    Builds the env from ``env_fn``; an exception while building it is kept and sent as the reply
+    to every command (the learner re-raises it on the first one). Every reply is ("ok", result)
+    or ("error", (exception, traceback text)), and the server stays up after an error.
+    """
+
+    def __init__(self, env_fn: Callable[[], gym.Env]) -> None:
+        self.env: gym.Env | None = None
+        self.failure: tuple[str, Any] | None = None
+        self.drop: Drop = NO_DROP
+        try:
+            self.env = env_fn()
+        except Exception as error:  # noqa: BLE001 - reported to the learner on its first command
+            self.failure = _error_message(error)
+
+    def __call__(self, cmd: str, data: Any) -> tuple[str, Any]:
+        if self.failure is not None:
+            return self.failure
+        if cmd == "trim":  # what to leave out of observations/reset infos from now on
+            self.drop = data
+            return "ok", None
+        try:
+            return "ok", _handle(self.env, cmd, data, self.drop)
+        except Exception as error:  # noqa: BLE001 - re-raised in the learner
+            return _error_message(error)
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+
+
+def one_torch_thread() -> None:
+    """Env workers use one torch thread: more stall the learner on a shared core (issue 13)."""
     try:
         import torch
 
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - torch is installed with the agent
         pass
-    env, failure = None, None
-    drop = NO_DROP
-    try:
-        env = env_fn_wrapper.var()
-    except Exception as error:  # noqa: BLE001 - reported to the learner on its first command
-        failure = _error_message(error)
+
+
+def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper) -> None:
+    """Serve commands until "close" (see :class:`EnvServer`)."""
+    parent_remote.close()
+    one_torch_thread()
+    server = EnvServer(env_fn_wrapper.var)
     try:
         while True:
             try:
@@ -165,23 +199,10 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper)
             except EOFError:  # the learner is gone
                 break
             if cmd == "close":
-                if env is not None:
-                    env.close()
+                server.close()
                 remote.close()
                 break
-            if failure is not None:
-                remote.send(failure)
-                continue
-            if cmd == "trim":  # what to leave out of observations/reset infos from now on
-                drop = data
-                remote.send(("ok", None))
-                continue
-            try:
-                result = _handle(env, cmd, data, drop)
-            except Exception as error:  # noqa: BLE001 - re-raised in the learner
-                remote.send(_error_message(error))
-            else:
-                remote.send(("ok", result))
+            remote.send(server(cmd, data))
     except KeyboardInterrupt:  # pragma: no cover
         pass
 
@@ -226,8 +247,7 @@ class GraphVecEnv(VecEnv):
     ) -> None:
         if not env_fns:
             raise ValueError("GraphVecEnv needs at least one environment")
-        if n_workers not in (0, len(env_fns)):
-            raise ValueError("n_workers must be 0 (in-process) or the number of environments")
+        self._check_workers(n_workers, len(env_fns))
         self.n_workers = n_workers
         self.envs: list[gym.Env] = []
         self.remotes: list[Any] = []
@@ -242,16 +262,7 @@ class GraphVecEnv(VecEnv):
             observation_space = self.envs[0].observation_space
             action_space = self.envs[0].action_space
         else:
-            ctx = mp.get_context(start_method)
-            pairs = [ctx.Pipe() for _ in env_fns]
-            self.remotes = [parent for parent, _ in pairs]
-            for (parent, child), fn in zip(pairs, env_fns, strict=True):
-                proc = ctx.Process(
-                    target=_worker, args=(child, parent, CloudpickleWrapper(fn)), daemon=True
-                )
-                proc.start()
-                self.processes.append(proc)
-                child.close()
+            self._start_workers(env_fns, start_method)
             try:
                 for remote in self.remotes:
                     remote.send(("get_attr", "observation_space"))
@@ -262,6 +273,24 @@ class GraphVecEnv(VecEnv):
                 self.close()
                 raise
         super().__init__(len(env_fns), observation_space, action_space)
+
+    @staticmethod
+    def _check_workers(n_workers: int, n_envs: int) -> None:
+        if n_workers not in (0, n_envs):
+            raise ValueError("n_workers must be 0 (in-process) or the number of environments")
+
+    def _start_workers(self, env_fns: Sequence[Callable[[], gym.Env]], start_method: str) -> None:
+        """One worker process per env; :attr:`remotes` are their pipe ends (``send``/``recv``)."""
+        ctx = mp.get_context(start_method)
+        pairs = [ctx.Pipe() for _ in env_fns]
+        self.remotes = [parent for parent, _ in pairs]
+        for (parent, child), fn in zip(pairs, env_fns, strict=True):
+            proc = ctx.Process(
+                target=_worker, args=(child, parent, CloudpickleWrapper(fn)), daemon=True
+            )
+            proc.start()
+            self.processes.append(proc)
+            child.close()
 
     # -------------------------------------------------------------- stepping
     def reset(self) -> list[dict[str, Any]]:
@@ -409,15 +438,26 @@ def make_graph_vec_env(
     env_kwargs: dict[str, Any] | None = None,
     subprocess: bool = False,
     start_method: str = "forkserver",
+    *,
+    ray_address: str | None = None,
+    ray_workers: int | None = None,
 ) -> GraphVecEnv:
     """Build ``n_envs`` copies of ``env_id``, like SB3's ``make_vec_env``.
 
     The default runs them in this process (SB3's ``DummyVecEnv`` default);
     ``subprocess=True`` runs each in its own worker process (SB3's ``SubprocVecEnv``), which
     needs the calling script to have an ``if __name__ == "__main__":`` guard.
+    ``ray_address`` (``"local"``, ``"auto"``, ``"HOST:PORT"`` or ``"ray://HOST:PORT"``) runs
+    them in ``ray_workers`` Ray actors instead (default: one per env; ``subprocess`` is then
+    ignored): a :class:`~stateless_sac.ray_vec_env.RayGraphVecEnv`, which gives the same
+    observations and rewards under the same seeds.
 
     The result also serves SB3's ``evaluate_policy`` and ``EvalCallback``, which wrap a plain
     Gymnasium env in a ``DummyVecEnv`` that cannot hold graph observations.
     """
     fns = [EnvFactory(env_id, env_kwargs) for _ in range(n_envs)]
+    if ray_address is not None:
+        from stateless_sac.ray_vec_env import RayGraphVecEnv
+
+        return RayGraphVecEnv(fns, n_workers=ray_workers, address=ray_address)
     return GraphVecEnv(fns, n_workers=n_envs if subprocess else 0, start_method=start_method)

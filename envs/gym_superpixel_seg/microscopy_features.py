@@ -300,7 +300,8 @@ def _node_features(
     mean = node_sum(intensity) / sizes
     std = np.sqrt(np.maximum(node_sum(intensity * intensity) / sizes - mean * mean, 0.0))
     peak = np.zeros(n_nodes)
-    np.maximum.at(peak, flat, intensity.ravel())
+    # float64 values: ufunc.at on mixed dtypes takes numpy's slow path (0.4 s vs 15 ms here)
+    np.maximum.at(peak, flat, intensity.ravel().astype(np.float64))
 
     # Neighbour context from horizontally / vertically adjacent pixel pairs of different nodes.
     pairs = [
