@@ -310,7 +310,7 @@ def circle_scores_of_index(
         render = candidate & (scores < 1.0)
         if render.any():
             _score_renderings(
-                render, obj, y, x, cy, cx, radius, superpixels, node_index, scores,
+                render, flat, obj, y, x, cy, cx, radius, superpixels, node_index, scores,
                 band_width=band_width, min_radius=min_radius, max_radius=max_radius,
             )  # fmt: skip
     return np.clip(scores, 0.0, 1.0)
@@ -336,12 +336,13 @@ def _object_of_superpixel(superpixels: np.ndarray, index: np.ndarray) -> np.ndar
 
 
 def _score_renderings(
-    render, obj, y, x, cy, cx, radius, superpixels, node_index, scores,
+    render, flat_index, obj, y, x, cy, cx, radius, superpixels, node_index, scores,
     *, band_width, min_radius, max_radius,
 ) -> None:  # fmt: skip
     """Score objects that coincide with the superpixel rendering of their circle (in place).
 
-    ``render``: objects to judge; ``obj, y, x``: all boundary points; ``cy, cx, radius``: the
+    ``render``: objects to judge; ``flat_index``: the object index of every pixel (flat);
+    ``obj, y, x``: all boundary points; ``cy, cx, radius``: the
     current circles (copied, not changed).
     """
     n_objects = len(scores)
@@ -354,29 +355,64 @@ def _score_renderings(
         index, fx, fy, fr = _kasa_fit(o[inlier], py[inlier], px[inlier], cy, cx, n_objects)
         cx[index], cy[index], radius[index] = fx, fy, fr
     height, width = superpixels.shape
-    sizes = np.bincount(superpixels.ravel(), minlength=len(node_index)).astype(np.float64)
+    n_superpixels = len(node_index)
+    sizes = np.bincount(superpixels.ravel(), minlength=n_superpixels)
     n_members = np.bincount(node_index, minlength=n_objects)
+    judged = render & (n_members >= _MIN_MEMBERS) & np.isfinite(cy + cx)
+    judged &= (radius >= min_radius) & (radius <= max_radius)
+    if not judged.any():
+        return
+    # Necessary first (one pass over the pixels): more than half of every superpixel of the
+    # object lies inside its circle. Only objects passing it are rasterised below.
+    pixel_y, pixel_x = np.divmod(np.arange(flat_index.size), width)
+    own = judged[flat_index]
+    o = flat_index[own]
+    inside_own = (pixel_y[own] - cy[o]) ** 2 + (pixel_x[own] - cx[o]) ** 2 <= radius[o] ** 2
+    count_own = np.bincount(superpixels.ravel()[own], weights=inside_own, minlength=n_superpixels)
+    member_out = np.bincount(node_index, weights=(2 * count_own <= sizes), minlength=n_objects)
+    objects = np.flatnonzero(judged & (member_out == 0))
+    if objects.size == 0:
+        return
+    # Rasterise every remaining circle at once: the pixels of its bounding box, then those inside.
+    oy, ox, r = cy[objects], cx[objects], radius[objects]
+    y0 = np.clip(np.floor(oy - r), 0, height).astype(np.int64)
+    y1 = np.clip(np.ceil(oy + r) + 1, 0, height).astype(np.int64)
+    x0 = np.clip(np.floor(ox - r), 0, width).astype(np.int64)
+    x1 = np.clip(np.ceil(ox + r) + 1, 0, width).astype(np.int64)
+    box_w = np.maximum(x1 - x0, 0)
+    counts = np.maximum(y1 - y0, 0) * box_w
+    k = np.repeat(np.arange(objects.size), counts)
+    local = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    py = y0[k] + local // box_w[k]
+    px = x0[k] + local % box_w[k]
+    inside = (py - oy[k]) ** 2 + (px - ox[k]) ** 2 <= r[k] ** 2
+    k, pixel_superpixel = k[inside], superpixels[py[inside], px[inside]]
+    # Pixels of each (superpixel, circle) pair inside the circle.
+    key = pixel_superpixel.astype(np.int64) * objects.size + k
+    if n_superpixels * objects.size <= 4 * key.size + 2**20:
+        pair_count = np.bincount(key, minlength=n_superpixels * objects.size)
+        pairs = np.flatnonzero(pair_count)
+        pair_count = pair_count[pairs]
+    else:
+        pairs, pair_count = np.unique(key, return_counts=True)
+    pair_superpixel, pair_k = np.divmod(pairs, objects.size)
+    drawn = 2 * pair_count > sizes[pair_superpixel]  # more than half of the superpixel inside
+    mine = node_index[pair_superpixel] == objects[pair_k]
+    n_drawn = np.bincount(pair_k[drawn], minlength=objects.size)
+    n_both = np.bincount(pair_k[drawn & mine], minlength=objects.size)
+    exact = (n_drawn == n_both) & (n_both == n_members[objects])
+    if not exact.any():
+        return
+    objects, oy, ox, r = objects[exact], oy[exact], ox[exact], r[exact]
+    # Visibility of the refitted circles (fraction of 64 perimeter points inside the image).
     angles = np.linspace(0, 2 * np.pi, 64, endpoint=False)
-    for i in np.flatnonzero(render & (n_members >= _MIN_MEMBERS)):
-        r = radius[i]
-        if not (min_radius <= r <= max_radius) or not np.isfinite(cy[i] + cx[i]):
-            continue
-        y0, y1 = max(math.floor(cy[i] - r), 0), min(math.ceil(cy[i] + r) + 1, height)
-        x0, x1 = max(math.floor(cx[i] - r), 0), min(math.ceil(cx[i] + r) + 1, width)
-        if y0 >= y1 or x0 >= x1:
-            continue
-        yy, xx = np.ogrid[y0:y1, x0:x1]
-        inside = (yy - cy[i]) ** 2 + (xx - cx[i]) ** 2 <= r * r
-        inside_count = np.bincount(superpixels[y0:y1, x0:x1][inside], minlength=len(node_index))
-        drawn = 2 * inside_count > sizes  # more than half of the superpixel inside
-        mine = node_index == i
-        if np.any(drawn != mine):
-            continue
-        ring_y, ring_x = cy[i] + r * np.sin(angles), cx[i] + r * np.cos(angles)
-        visible = np.mean(
-            (ring_y >= -0.5) & (ring_y <= height - 0.5) & (ring_x >= -0.5) & (ring_x <= width - 0.5)
-        )
-        scores[i] = max(scores[i], min(1.0, visible / _MIN_VISIBLE))
+    ring_y = oy[:, None] + r[:, None] * np.sin(angles)
+    ring_x = ox[:, None] + r[:, None] * np.cos(angles)
+    visible = np.mean(
+        (ring_y >= -0.5) & (ring_y <= height - 0.5) & (ring_x >= -0.5) & (ring_x <= width - 0.5),
+        axis=1,
+    )
+    scores[objects] = np.maximum(scores[objects], np.minimum(1.0, visible / _MIN_VISIBLE))
 
 
 def _kasa_fit(o, y, x, cy, cx, n_objects, min_points=3):
