@@ -244,7 +244,8 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, pathlib.Path, bool]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument(
-        "--config", help="JSON file with any of the options below, or a packaged name: circles"
+        "--config",
+        help="JSON file with any of the options below, or a packaged name: circles, circles_robust",
     )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     for spec in dataclasses.fields(TrainConfig):
