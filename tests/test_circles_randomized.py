@@ -77,3 +77,16 @@ def test_bad_randomisation_raises(kwargs, message):
 def test_shape_env_refuses_randomize():
     with pytest.raises(ValueError, match="randomize"):
         gym.make("SuperpixelSeg-CirclesShape-v0", randomize=True)
+
+
+def test_packaged_robust_config_randomises_the_training_env_only(tmp_path):
+    pytest.importorskip("torch")
+    from gym_superpixel_seg.sources import CirclesSource
+    from stateless_sac.train import env_kwargs_of, parse_args
+
+    cfg, _, _ = parse_args(["--config", "circles_robust", "--out", str(tmp_path)])
+    evaluation = gym.make(cfg.env_id, **env_kwargs_of(cfg)).unwrapped
+    training = gym.make(cfg.env_id, **env_kwargs_of(cfg), **cfg.train_env_kwargs).unwrapped
+    assert type(evaluation.source) is CirclesSource
+    assert isinstance(training.source, RandomizedCirclesSource)
+    assert training.source.ranges["image_size"] == (256.0, 384.0)

@@ -35,8 +35,10 @@ class CirclesEnv(SuperpixelSegEnv):
     Circle prior per object (circle score of the object's boundary, count of circular objects
     against ``expected_count``, largest object = background), mapped to edges by the *min* of
     the two superpixels' object rewards (``CircleReward(edge_rule="min")``, the default; the
-    paper's max lets cut-off fragments cost nothing) and to subgraphs by mean. Scalar reward =
-    mean subgraph reward, in [0, 1].
+    paper's max lets cut-off fragments cost nothing) and to subgraphs by mean. Objects are judged
+    at the superpixels' resolution: one that is exactly the superpixel rendering of its circle
+    passes (``CircleReward(superpixel_rendering=True)``). Scalar reward = mean subgraph reward,
+    in [0, 1].
 
     ## Baselines
     Colour alone solves this task: the disks' hue is shifted off the background's colour
