@@ -551,3 +551,11 @@ def test_rendering_needs_objects_made_of_superpixels():
         circle_scores(segmentation, superpixels=superpixels[:-1])
     with pytest.raises(ValueError, match="superpixel_rendering"):
         CircleReward(superpixel_rendering=1)
+
+
+def test_rendering_accepts_superpixel_ids_with_gaps():
+    superpixels, truth_nodes = leaky_disk_scene()
+    segmentation = truth_nodes[superpixels]
+    _, consecutive = circle_scores(segmentation, superpixels=superpixels)
+    _, with_gaps = circle_scores(segmentation, superpixels=3 * superpixels + 5)
+    np.testing.assert_allclose(with_gaps, consecutive)

@@ -357,7 +357,8 @@ def _score_renderings(
     height, width = superpixels.shape
     n_superpixels = len(node_index)
     sizes = np.bincount(superpixels.ravel(), minlength=n_superpixels)
-    n_members = np.bincount(node_index, minlength=n_objects)
+    present = sizes > 0  # superpixel ids need not be consecutive
+    n_members = np.bincount(node_index[present], minlength=n_objects)
     judged = render & (n_members >= _MIN_MEMBERS) & np.isfinite(cy + cx)
     judged &= (radius >= min_radius) & (radius <= max_radius)
     if not judged.any():
@@ -369,7 +370,9 @@ def _score_renderings(
     o = flat_index[own]
     inside_own = (pixel_y[own] - cy[o]) ** 2 + (pixel_x[own] - cx[o]) ** 2 <= radius[o] ** 2
     count_own = np.bincount(superpixels.ravel()[own], weights=inside_own, minlength=n_superpixels)
-    member_out = np.bincount(node_index, weights=(2 * count_own <= sizes), minlength=n_objects)
+    member_out = np.bincount(
+        node_index, weights=present & (2 * count_own <= sizes), minlength=n_objects
+    )
     objects = np.flatnonzero(judged & (member_out == 0))
     if objects.size == 0:
         return
