@@ -175,6 +175,22 @@ def test_training_from_log(tmp_path):
     assert [row["sbd"] for row in data["rows"]] == [0.2, 0.4, 0.6]
 
 
+def test_training_from_a_training_runs_curve(tmp_path):
+    log = tmp_path / "curve.csv"  # the columns stateless_sac.train writes
+    log.write_text(
+        "wall_s,env_steps,updates,train_reward,eval_reward,eval_sbd\n"
+        "80.5,250,98,0.01,0.05,0.0\n170.0,500,598,0.4,0.6,0.93\n"
+    )
+    out = tmp_path / "training_curve"
+    assert main(["run", "training", "--log", str(log), "--out", str(out)]) == 0
+    rows = check_report(out, "training")["rows"]
+    assert [(row["wall_time"], row["step"], row["sbd"]) for row in rows] == [
+        (80.5, 250.0, 0.0),
+        (170.0, 500.0, 0.93),
+    ]
+    assert (out / "training_curves.png").is_file()
+
+
 def test_shift_tiny(tmp_path):
     out = tmp_path / "shift"
     argv = ["run", "shift", "--seeds", "1", "--tune-seeds", "1", "--image-size", "96"]

@@ -51,6 +51,9 @@ class TrainConfig:
 
     env_id: str = "SuperpixelSeg-Circles-v0"
     env_kwargs: dict = dataclasses.field(default_factory=dict)  # JSON dict for gymnasium.make
+    # Added to env_kwargs for the training env only (e.g. {"randomize": true}); the held-out
+    # evaluations use env_kwargs alone.
+    train_env_kwargs: dict = dataclasses.field(default_factory=dict)
     subgraph_sizes: list = dataclasses.field(default_factory=lambda: [6, 12, 32, 128])
     total_steps: int = 20_000
     time_limit_min: float = 0.0  # 0: no time limit
@@ -259,7 +262,8 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, pathlib.Path, bool]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument(
-        "--config", help="JSON file with any of the options below, or a packaged name: circles"
+        "--config",
+        help="JSON file with any of the options below, or a packaged name: circles, circles_robust",
     )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     for spec in dataclasses.fields(TrainConfig):
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train_env = make_graph_vec_env(
         cfg.env_id,
         cfg.n_envs,
-        {**env_kwargs, "compute_metrics": False},
+        {**env_kwargs, **cfg.train_env_kwargs, "compute_metrics": False},
         subprocess=cfg.subprocess,
         ray_address=cfg.ray_address,
     )

@@ -3,7 +3,8 @@
 Either trains :class:`stateless_sac.StatelessSAC` for ``steps`` environment steps in chunks,
 evaluating the deterministic policy on held-out seeds after each chunk (evaluation time is
 not counted as training wall time), or reads a CSV log of a finished run (``--log``) with
-columns ``wall_time`` (seconds) and any of ``reward``, ``train_reward``, ``sbd``.
+columns ``wall_time`` (seconds) and any of ``reward``, ``train_reward``, ``sbd``, or the
+``curve.csv`` of a ``python -m stateless_sac.train`` run.
 Needs the ``[agents]`` extra (torch, stateless_sac) unless ``--log`` is given.
 """
 
@@ -20,12 +21,20 @@ from tqdm.auto import tqdm
 
 from benchmarks.report import markdown_table
 
+#: Columns of the training CLI's ``curve.csv`` (``stateless_sac.train``) -> this suite's names.
+CURVE_COLUMNS = {"wall_s": "wall_time", "env_steps": "step", "eval_reward": "reward",
+                 "eval_sbd": "sbd"}  # fmt: skip
+
 
 def read_log(path: Path) -> list[dict[str, float]]:
-    """Rows of a CSV training log as floats (empty cells -> NaN)."""
+    """Rows of a CSV training log as floats (empty cells -> NaN); a training run's
+    ``curve.csv`` is read with its columns renamed by :data:`CURVE_COLUMNS`."""
     with open(path, newline="") as handle:
         rows = [
-            {k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
+            {
+                CURVE_COLUMNS.get(k, k): float(v) if v not in ("", None) else float("nan")
+                for k, v in row.items()
+            }
             for row in csv.DictReader(handle)
         ]
     if not rows or "wall_time" not in rows[0]:

@@ -12,6 +12,7 @@ from gym_superpixel_seg.sources import (
     CirclesShapeSource,
     CirclesSource,
     ImageSource,
+    RandomizedCirclesSource,
     Sample,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "ArraySource",
     "CirclesShapeSource",
     "CirclesSource",
+    "RandomizedCirclesSource",
     "ImageSource",
     "Sample",
     "SuperpixelSegEnv",

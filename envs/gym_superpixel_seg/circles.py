@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
-from gym_superpixel_seg.sources import CirclesShapeSource, CirclesSource
+from gym_superpixel_seg.sources import CirclesShapeSource, CirclesSource, RandomizedCirclesSource
 from seg_rewards import SegmentationReward
 from seg_rewards.circles import CircleReward
 
@@ -35,8 +35,10 @@ class CirclesEnv(SuperpixelSegEnv):
     Circle prior per object (circle score of the object's boundary, count of circular objects
     against ``expected_count``, largest object = background), mapped to edges by the *min* of
     the two superpixels' object rewards (``CircleReward(edge_rule="min")``, the default; the
-    paper's max lets cut-off fragments cost nothing) and to subgraphs by mean. Scalar reward =
-    mean subgraph reward, in [0, 1].
+    paper's max lets cut-off fragments cost nothing) and to subgraphs by mean. Objects are judged
+    at the superpixels' resolution: one that is exactly the superpixel rendering of its circle
+    passes (``CircleReward(superpixel_rendering=True)``). Scalar reward = mean subgraph reward,
+    in [0, 1].
 
     ## Baselines
     Colour alone solves this task: the disks' hue is shifted off the background's colour
@@ -55,6 +57,14 @@ class CirclesEnv(SuperpixelSegEnv):
       ``render_mode``: see :class:`SuperpixelSegEnv`.
     - ``source_kwargs`` / ``reward_kwargs``: extra options for :class:`CirclesSource` and
       :class:`CircleReward`.
+    - ``randomize``: training-time randomisation of the generator: ``True`` draws noise, disk
+      texture, hue shift, disk count, disk radius range and image side (256-512) anew for
+      every image from the env's ``np_random``, in the documented ranges of
+      :data:`~gym_superpixel_seg.sources.CIRCLES_RANDOMIZATION`; a dict overrides some of
+      those ranges (:class:`~gym_superpixel_seg.sources.RandomizedCirclesSource`). The
+      observation's image and superpixels then have the largest side (smaller images are
+      padded), ``image_size`` is unused, ``n_disks`` is only the reward's expected count,
+      and ``max_edges`` defaults to 4096 per 256^2 of the largest image. Default False.
     - ``reward``: any :class:`seg_rewards.SegmentationReward` instead of the default
       :class:`CircleReward` (not together with ``reward_kwargs``), e.g.
       ``gymnasium.make("SuperpixelSeg-Circles-v0", reward=MyReward())``.
@@ -72,7 +82,7 @@ class CirclesEnv(SuperpixelSegEnv):
         n_disks: int = 20,
         image_size: int = 256,
         subgraph_sizes: Sequence[int] = DEFAULT_SUBGRAPH_SIZES,
-        max_edges: int = 4096,
+        max_edges: int | None = None,
         beta: float = 0.5,
         solver: str = "kernighan-lin",
         compute_metrics: bool = True,
@@ -80,13 +90,24 @@ class CirclesEnv(SuperpixelSegEnv):
         reward_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
         reward: SegmentationReward | None = None,
+        randomize: bool | dict[str, Any] = False,
         **env_kwargs: Any,
     ) -> None:
         if reward is not None and reward_kwargs:
             raise ValueError("give reward or reward_kwargs, not both")
-        source = self.source_class(
-            shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {})
-        )
+        if not isinstance(randomize, bool | dict):
+            raise ValueError(f"randomize must be a bool or a dict of ranges, got {randomize!r}")
+        if randomize:
+            if self.source_class is not CirclesSource:
+                raise ValueError(f"randomize is not available for {type(self).__name__}")
+            ranges = randomize if isinstance(randomize, dict) else None
+            source = RandomizedCirclesSource(ranges=ranges, **(source_kwargs or {}))
+        else:
+            source = self.source_class(
+                shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {})
+            )
+        if max_edges is None:  # 4096 edges per 256^2 pixels (~3x the most seen at 256^2)
+            max_edges = 4096 * max(1, round(source.image_shape[0] * source.image_shape[1] / 256**2))
         if reward is None:
             reward = CircleReward(**{"expected_count": max(n_disks, 1), **(reward_kwargs or {})})
         super().__init__(

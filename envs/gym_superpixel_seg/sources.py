@@ -253,6 +253,102 @@ class CirclesSource(ImageSource):
         return Sample(np.clip(image, 0, 1).astype(np.float32), ground_truth)
 
 
+#: Documented ranges of :class:`RandomizedCirclesSource` (each drawn uniformly per image).
+CIRCLES_RANDOMIZATION: dict[str, tuple[float, float]] = {
+    "noise_std": (0.01, 0.08),  # default 0.03; the shift suite tests 0.06 and 0.10
+    "texture_amplitude": (0.02, 0.18),  # default 0.06; the shift suite tests 0.15
+    "hue_shift": (0.12, 0.28),  # default 0.2
+    "n_disks": (12, 28),  # default 20 (integer)
+    "radius_low": (9.0, 12.0),  # default radius range (10, 19)
+    "radius_span": (5.0, 9.0),  # radius range = (low, low + span)
+    "image_size": (256, 512),  # default 256 (integer, a multiple of 32)
+}
+
+
+class RandomizedCirclesSource(CirclesSource):
+    """:class:`CirclesSource` with its generator parameters drawn anew for every image.
+
+    Training-time randomisation (domain randomisation) for agents that must survive changes
+    of the generator: before each image, pixel noise, disk texture amplitude, hue shift, disk
+    count, disk radius range and image side are drawn uniformly from ``ranges`` (defaults:
+    :data:`CIRCLES_RANDOMIZATION`) with the same generator that then draws the image, so a
+    seeded env stays deterministic. The image side is a multiple of 32 in
+    ``ranges["image_size"]``; ``image_shape`` is the largest side (environments pad smaller
+    images at the bottom and right, superpixels with -1; see :class:`SuperpixelSegEnv`).
+    Other :class:`CirclesSource` options (``irregularity``, ``blur_sigma``,
+    ``background_sharpness``) stay fixed.
+
+    Args:
+        ranges: ``{name: (low, high)}`` overriding entries of :data:`CIRCLES_RANDOMIZATION`
+            (unknown names, low > high or values the generator refuses raise ValueError).
+        **kwargs: fixed :class:`CirclesSource` options (``irregularity``, ``blur_sigma``,
+            ``background_sharpness``).
+
+    Examples:
+        >>> source = RandomizedCirclesSource(ranges={"image_size": (256, 320)})
+        >>> source.image_shape
+        (320, 320, 3)
+        >>> source.sample(np.random.default_rng(0)).image.shape[0] in (256, 288, 320)
+        True
+    """
+
+    def __init__(
+        self, *, ranges: dict[str, tuple[float, float]] | None = None, **kwargs: float
+    ) -> None:
+        unknown = sorted(set(ranges or {}) - set(CIRCLES_RANDOMIZATION))
+        if unknown:
+            raise ValueError(
+                f"unknown randomisation range(s) {unknown}; choose from "
+                f"{sorted(CIRCLES_RANDOMIZATION)}"
+            )
+        fixed = sorted(set(kwargs) - {"irregularity", "blur_sigma", "background_sharpness"})
+        if fixed:
+            raise ValueError(f"{fixed} are drawn per image; give their range in ranges= instead")
+        merged = {**CIRCLES_RANDOMIZATION, **(ranges or {})}
+        for name, bounds in merged.items():
+            if len(bounds) != 2 or not bounds[0] <= bounds[1]:
+                raise ValueError(f"range {name} must be (low, high) with low <= high, got {bounds}")
+        low_size, high_size = merged["image_size"]
+        if low_size < 32 or low_size % 32 or high_size % 32:
+            raise ValueError(
+                f"image_size range must hold multiples of 32 >= 32, got {merged['image_size']}"
+            )
+        self.ranges = {name: (float(a), float(b)) for name, (a, b) in merged.items()}
+        self.fixed = dict(kwargs)
+        # Validates the fixed options and both ends of every range once, here.
+        for corner in (0, 1):
+            self._source_for({name: bounds[corner] for name, bounds in self.ranges.items()})
+        super().__init__(shape=(int(high_size), int(high_size)), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"RandomizedCirclesSource(ranges={self.ranges}, fixed={self.fixed})"
+
+    def draw_parameters(self, rng: np.random.Generator) -> dict[str, float]:
+        """One draw of every randomised parameter (uniform in its range)."""
+        values = {name: float(rng.uniform(low, high)) for name, (low, high) in self.ranges.items()}
+        low, high = self.ranges["n_disks"]
+        values["n_disks"] = int(rng.integers(int(low), int(high) + 1))
+        low, high = self.ranges["image_size"]
+        values["image_size"] = 32 * int(rng.integers(int(low) // 32, int(high) // 32 + 1))
+        return values
+
+    def _source_for(self, values: dict[str, float]) -> CirclesSource:
+        low = values["radius_low"]
+        side = int(values["image_size"])
+        return CirclesSource(
+            shape=(side, side),
+            n_disks=int(values["n_disks"]),
+            radius_range=(low, low + values["radius_span"]),
+            noise_std=values["noise_std"],
+            hue_shift=values["hue_shift"],
+            texture_amplitude=values["texture_amplitude"],
+            **self.fixed,
+        )
+
+    def sample(self, rng: np.random.Generator) -> Sample:
+        return self._source_for(self.draw_parameters(rng)).sample(rng)
+
+
 class CirclesShapeSource(CirclesSource):
     """Circles without a colour shortcut: disks look like patches of the background.
 

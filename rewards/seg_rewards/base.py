@@ -115,10 +115,14 @@ class ObjectReward(SegmentationReward):
         labels, scores = self.score_objects(segmentation, image=image)
         return labels, scores, {}
 
+    def score_context(self, context: RewardContext) -> tuple[np.ndarray, np.ndarray, dict]:
+        """``(labels, scores, extras)`` of the step's objects; by default
+        :meth:`score_objects_with_diagnostics` of the segmentation and image (subclasses that
+        use more of the context, e.g. the superpixels, override this)."""
+        return self.score_objects_with_diagnostics(context.segmentation, image=context.image)
+
     def __call__(self, context: RewardContext) -> RewardResult:
-        labels, scores, extras = self.score_objects_with_diagnostics(
-            context.segmentation, image=context.image
-        )
+        labels, scores, extras = self.score_context(context)
         superpixel_rewards, edge_rewards = edge_rewards_from_objects(
             labels, scores, context.node_labels, context.edges, rule=self.edge_rule
         )

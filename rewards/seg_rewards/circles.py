@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from seg_rewards._checks import check_choice
-from seg_rewards.base import ObjectReward, validate_segmentation
+from seg_rewards.base import ObjectReward, RewardContext, validate_segmentation
 from seg_rewards.circle_score import (
     check_circle_parameters,
     circle_scores,
@@ -91,6 +91,9 @@ class CircleReward(ObjectReward):
         edge_rule: how an edge's reward is made from its two superpixels' object rewards:
             ``"min"`` (default, see (v) above), ``"max"`` (paper section 3.2) or ``"mean"``;
             see :func:`seg_rewards.mapping.edge_rewards_from_superpixels`.
+        superpixel_rendering: judge objects also against the superpixel rendering of their
+            circle when called with a context (see above); False gives the boundary test
+            alone (the reward before this option).
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class CircleReward(ObjectReward):
         radius_tolerance: float = 0.05,
         background: str | None = "largest",
         edge_rule: str = "min",
+        superpixel_rendering: bool = True,
     ) -> None:
         if isinstance(expected_count, bool) or int(expected_count) != expected_count:
             raise ValueError(f"expected_count must be an integer >= 1, got {expected_count!r}")
@@ -127,13 +131,17 @@ class CircleReward(ObjectReward):
         self.radius_tolerance = float(radius_tolerance)
         self.background = background
         self.edge_rule = check_choice("edge_rule", edge_rule, EDGE_RULES)
+        if not isinstance(superpixel_rendering, bool):
+            raise ValueError(f"superpixel_rendering must be a bool, got {superpixel_rendering!r}")
+        self.superpixel_rendering = superpixel_rendering
 
     def __repr__(self) -> str:
         return (
             f"CircleReward(expected_count={self.expected_count}, gamma={self.gamma}, "
             f"min_radius={self.min_radius}, max_radius={self.max_radius}, "
             f"band_width={self.band_width}, radius_tolerance={self.radius_tolerance}, "
-            f"background={self.background!r}, edge_rule={self.edge_rule!r})"
+            f"background={self.background!r}, edge_rule={self.edge_rule!r}, "
+            f"superpixel_rendering={self.superpixel_rendering!r})"
         )
 
     # ------------------------------------------------------------------ circle scores
@@ -165,10 +173,24 @@ class CircleReward(ObjectReward):
         t = (c - self.gamma) / (1.0 - self.gamma)
         return np.where(c >= self.gamma, 0.4 * _sigmoid((t - 0.5) * 6.0), 0.0)
 
+    def score_context(self, context: RewardContext) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Object rewards of one step; objects are also judged against their superpixel
+        rendering (``superpixel_rendering``)."""
+        return self.score_objects_with_diagnostics(
+            context.segmentation, superpixels=context.superpixels
+        )
+
     def score_objects_with_diagnostics(
-        self, segmentation: np.ndarray, *, image: np.ndarray | None = None
+        self,
+        segmentation: np.ndarray,
+        *,
+        image: np.ndarray | None = None,
+        superpixels: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict]:
         """Like :meth:`score_objects`, plus a dict of diagnostics.
+
+        ``superpixels`` (optional, (H, W) ids of which every object is a union) turns on the
+        superpixel-rendering test when ``superpixel_rendering`` is True.
 
         The diagnostics are ``circle_scores`` (c per object, aligned with the labels),
         ``background_label`` (the background object's id, or None), ``n_good`` (foreground
@@ -177,8 +199,13 @@ class CircleReward(ObjectReward):
         del image  # the circle reward looks at the segmentation only
         segmentation = validate_segmentation(segmentation)
         labels, index, area = dense_ids(segmentation, return_counts=True)
+        if not self.superpixel_rendering:
+            superpixels = None
         c = circle_scores_of_index(
-            index.reshape(segmentation.shape), area, **self.circle_parameters()
+            index.reshape(segmentation.shape),
+            area,
+            **self.circle_parameters(),
+            superpixels=superpixels,
         )
         foreground = np.ones(len(labels), bool)
         background_label = None
