@@ -288,9 +288,7 @@ def circle_scores_of_index(
     theta = (np.arange(total) - offsets[bin_object] + 0.5) * (2 * np.pi / bins_of[bin_object])
     bin_y = cy[bin_object] + radius[bin_object] * np.sin(theta)
     bin_x = cx[bin_object] + radius[bin_object] * np.cos(theta)
-    bin_inside = (
-        (bin_y >= -0.5) & (bin_y <= height - 0.5) & (bin_x >= -0.5) & (bin_x <= width - 0.5)
-    )
+    bin_inside = _in_image(bin_y, bin_x, height, width)
     covered = np.zeros(total, bool)
     near_obj = obj[near]
     angle = np.arctan2(v[near], u[near]) % (2 * np.pi)
@@ -411,11 +409,14 @@ def _score_renderings(
     angles = np.linspace(0, 2 * np.pi, 64, endpoint=False)
     ring_y = oy[:, None] + r[:, None] * np.sin(angles)
     ring_x = ox[:, None] + r[:, None] * np.cos(angles)
-    visible = np.mean(
-        (ring_y >= -0.5) & (ring_y <= height - 0.5) & (ring_x >= -0.5) & (ring_x <= width - 0.5),
-        axis=1,
-    )
+    visible = np.mean(_in_image(ring_y, ring_x, height, width), axis=1)
     scores[objects] = np.maximum(scores[objects], np.minimum(1.0, visible / _MIN_VISIBLE))
+
+
+def _in_image(y: np.ndarray, x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Whether points of a circle's perimeter fall on the image (pixel centres +- 0.5): the
+    visibility of border-cut circles, for the boundary test and the superpixel rendering."""
+    return (y >= -0.5) & (y <= height - 0.5) & (x >= -0.5) & (x <= width - 0.5)
 
 
 def _kasa_fit(o, y, x, cy, cx, n_objects, min_points=3):
