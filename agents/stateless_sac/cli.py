@@ -209,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Errors a user's input causes (bad option, missing file or extra, unreachable Ray cluster):
+#: reported as one line and exit status 2 by every subcommand, not as a traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, ImportError, ConnectionError)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["train"]:
@@ -216,14 +221,14 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             train.main(argv[1:])
-        except (ValueError, FileNotFoundError, ImportError, ConnectionError) as error:
+        except USER_ERRORS as error:
             print(f"superpixel-seg train: error: {error}", file=sys.stderr)
             return 2
         return 0
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, ImportError, ConnectionError) as error:
+    except USER_ERRORS as error:
         print(f"superpixel-seg {args.command}: error: {error}", file=sys.stderr)
         return 2
 
