@@ -403,6 +403,12 @@ class GNNPolicy(BasePolicy):
         (``out_channels``, ``base_channels``, ``depth``) for a Method 1 end-to-end U-Net whose
         superpixel-pooled embeddings are concatenated to the node features.
     :param log_std_bounds: clamp of the actor's log-std.
+    :param action_prior_column: index of an edge feature in [0, 1] holding a label-free
+        method's cut (e.g. the environment's ``teacher_cut``), or None. The actor's mean then
+        becomes ``actor(x) + action_prior_gain * (2 v - 1)``: the untrained agent reproduces
+        that partition, and training learns corrections to it (a residual policy) instead of
+        starting from random cuts.
+    :param action_prior_gain: logit of the prior's action (3: weight 0.95 on a cut edge).
     :param optimizer_class: optimizer for actor, critics (and U-Net).
     :param optimizer_kwargs: extra optimizer arguments (Adam gets ``fused=True`` unless
         ``fused`` or ``foreach`` is given here).
@@ -419,6 +425,8 @@ class GNNPolicy(BasePolicy):
         subgraph_sizes: Sequence[int] | None = None,
         pixel_encoder: dict[str, Any] | None = None,
         log_std_bounds: tuple[float, float] = (-5.0, 2.0),
+        action_prior_column: int | None = None,
+        action_prior_gain: float = 3.0,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -451,6 +459,15 @@ class GNNPolicy(BasePolicy):
         self.log_std_bounds = tuple(log_std_bounds)
         node_dim = graph_space.node_space.shape[0]
         edge_dim = graph_space.edge_space.shape[0]
+        if action_prior_column is not None and not -edge_dim <= action_prior_column < edge_dim:
+            raise ValueError(
+                f"action_prior_column {action_prior_column} is not an edge feature index "
+                f"(the environment has {edge_dim} edge features)"
+            )
+        self.action_prior_column = (
+            None if action_prior_column is None else int(action_prior_column) % edge_dim
+        )
+        self.action_prior_gain = float(action_prior_gain)
         self.unet: UNet | None = None
         if pixel_encoder is not None:
             in_channels = observation_space["image"].shape[-1]
@@ -493,6 +510,8 @@ class GNNPolicy(BasePolicy):
             subgraph_sizes=self.subgraph_sizes,
             pixel_encoder=self.pixel_encoder_kwargs,
             log_std_bounds=self.log_std_bounds,
+            action_prior_column=self.action_prior_column,
+            action_prior_gain=self.action_prior_gain,
             lr_schedule=self._dummy_schedule,  # type: ignore[attr-defined]
         )
         return data
@@ -528,6 +547,9 @@ class GNNPolicy(BasePolicy):
     def distribution(self, batch: GraphBatch, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-edge mean and (clamped) log-std of the pre-sigmoid normal."""
         mean, log_std = self.actor(x, batch.edge_index, batch.edge_attr)
+        if self.action_prior_column is not None:
+            prior = batch.edge_attr[:, self.action_prior_column]
+            mean = mean + self.action_prior_gain * (2.0 * prior - 1.0)
         return mean, log_std.clamp(*self.log_std_bounds)
 
     def sample(

@@ -70,6 +70,9 @@ class TrainConfig:
     ent_coef: str | float = "auto_0.01"  # a number, "auto" or "auto_<initial value>"
     hidden_dim: int = 32
     n_layers: int = 2
+    # An edge feature of the env holding a label-free method's cuts (e.g. "teacher_cut" of
+    # Nuclei/Membranes with env_kwargs {"teacher": true}): the policy starts from that partition.
+    action_prior: str | None = None
     unet: bool = False  # Method 1: a U-Net in the policy
     pixel_features: str | None = None  # Method 2: path of a pretrained U-Net
     checkpoint_every: int = 1000
@@ -324,6 +327,32 @@ def env_kwargs_of(cfg: TrainConfig) -> dict[str, Any]:
     return kwargs
 
 
+def edge_feature_index(env_id: str, env_kwargs: dict[str, Any], name: str) -> int:
+    """Column of the edge feature ``name`` in ``env_id``'s observations.
+
+    Raises:
+        ValueError: the environment has no named edge features, or none called ``name``.
+    """
+    import gymnasium as gym
+
+    import gym_superpixel_seg  # noqa: F401  (registers the ids)
+
+    env = gym.make(env_id, **{**env_kwargs, "compute_metrics": False})
+    try:
+        names = tuple(getattr(env.unwrapped.graph_features, "edge_feature_names", ()))
+    finally:
+        env.close()
+    if name not in names:
+        hint = " (NucleiEnv/MembranesEnv need env_kwargs {\"teacher\": true})" * (
+            name == "teacher_cut"
+        )
+        raise ValueError(
+            f"action_prior {name!r}: {env_id} has no edge feature of that name{hint}; "
+            f"its edge features: {list(names) or 'none named'}"
+        )
+    return names.index(name)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     cfg, out, resume = parse_args(argv)
     out.mkdir(parents=True, exist_ok=True)
@@ -349,6 +378,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for stale in ("curve.csv", "best.json"):
             (out / stale).unlink(missing_ok=True)
         policy_kwargs: dict[str, Any] = {"hidden_dim": cfg.hidden_dim, "n_layers": cfg.n_layers}
+        if cfg.action_prior is not None:
+            policy_kwargs["action_prior_column"] = edge_feature_index(
+                cfg.env_id, env_kwargs, cfg.action_prior
+            )
         if cfg.unet:
             policy_kwargs["pixel_encoder"] = {"out_channels": 8, "base_channels": 8, "depth": 2}
         model = StatelessSAC(

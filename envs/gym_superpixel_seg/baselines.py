@@ -49,6 +49,7 @@ the largest segment of the image whenever they touch.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ from gym_superpixel_seg.partition import (
 )
 from gym_superpixel_seg.superpixels import merge_small_segments, relabel_consecutive
 from seg_rewards import action_from_node_labels
+from seg_rewards.supervised import ground_truth_action
 
 #: A policy maps (env after reset, observation, rng) to one weight per edge.
 Policy = Callable[[Any, dict, np.random.Generator], np.ndarray]
@@ -781,6 +783,76 @@ def classic_nuclei(
         sizes = np.bincount(labels.ravel())
         labels = np.where(sizes[labels] >= min_size, labels, 0)
     return labels
+
+
+#: :func:`classic_nuclei` options tuned on mSA over :data:`CLASSIC_NUCLEI_GRID` on the 10 DSB
+#: 2018 tuning images (train split only, docs/benchmarks.md), at object scale 1.
+CLASSIC_NUCLEI_TUNED: dict[str, float] = dict(CLASSIC_NUCLEI_GRID[2])
+#: Multicut bias of :func:`superpixel_multicut` on the Hessian ridge map tuned on SBD on the ISBI
+#: 2012 train slices (docs/benchmarks.md).
+RIDGE_MULTICUT_TUNED_BETA = 0.525
+
+
+# ---------------------------------------------------------------- teachers: label-free edge cuts
+# A teacher turns a label-free pixel method into one 0/1 value per edge of the env's own graph
+# (1 = the method separates the two superpixels). NucleiEnv / MembranesEnv(teacher=True) append
+# it as the edge feature ``teacher_cut``, and an agent with ``action_prior="teacher_cut"`` starts
+# from that partition (a residual policy) instead of from a random one.
+def cuts_from_labels(labels: np.ndarray, superpixels: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """1.0 where an edge's two superpixels have different majority labels in ``labels``."""
+    return ground_truth_action(edges, superpixels, labels)
+
+
+def classic_nuclei_cuts(
+    image: np.ndarray, superpixels: np.ndarray, edges: np.ndarray, *, scale: float = 1.0
+) -> np.ndarray:
+    """Teacher for nuclei: :func:`classic_nuclei` with :data:`CLASSIC_NUCLEI_TUNED` (lengths
+    times ``scale``, sizes times ``scale**2``) projected onto the superpixels.
+
+    Examples:
+        >>> image = np.zeros((32, 32, 1))
+        >>> image[4:14, 4:14] = 1.0
+        >>> superpixels = np.zeros((32, 32), np.int64)
+        >>> superpixels[2:16, 2:16] = 1
+        >>> classic_nuclei_cuts(image, superpixels, np.array([[0, 1]]))
+        array([1.])
+    """
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    options = dict(CLASSIC_NUCLEI_TUNED)
+    options["sigma"] *= scale
+    options["min_distance"] = max(1, round(options["min_distance"] * scale))
+    options["min_size"] = round(options["min_size"] * scale**2)
+    image = np.asarray(image, np.float32)
+    if image.ndim == 2:
+        image = image[..., None]
+    return cuts_from_labels(classic_nuclei(image, **options), superpixels, edges)
+
+
+def ridge_multicut_cuts(
+    image: np.ndarray,
+    superpixels: np.ndarray,
+    edges: np.ndarray,
+    *,
+    polarity: str = "auto",
+    scale: float = 1.0,
+    beta: float = RIDGE_MULTICUT_TUNED_BETA,
+) -> np.ndarray:
+    """Teacher for membranes: the length-weighted multicut of :func:`superpixel_multicut` on
+    :func:`hessian_ridge_map` (its default scales times ``scale``), on the given superpixels."""
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    superpixels = np.ascontiguousarray(superpixels, dtype=np.uint32)
+    edges = np.asarray(edges, np.int64).reshape(-1, 2)
+    labels = superpixel_multicut(
+        image,
+        superpixel_fn=lambda _: superpixels,
+        boundary_fn=functools.partial(
+            hessian_ridge_map, polarity=polarity, sigmas=tuple(s * scale for s in (3.0, 4.0, 5.0, 6.0))
+        ),
+        beta=beta,
+    )
+    return cuts_from_labels(labels, superpixels, edges)
 
 
 # ---------------------------------------------------------------- evaluation and tuning

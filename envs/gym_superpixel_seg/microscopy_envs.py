@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from gym_superpixel_seg.baselines import classic_nuclei_cuts, ridge_multicut_cuts
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
 from gym_superpixel_seg.folder import FolderSource
 from gym_superpixel_seg.graph import GraphFeatures
@@ -185,6 +186,10 @@ class NucleiEnv(FolderSegEnv):
     ## Arguments
     - ``images``, ``labels``, ``crop_size`` (default 256; ``None`` = whole images),
       ``max_edges``: see :class:`FolderSegEnv`.
+    - ``teacher``: append the edge feature ``teacher_cut``: the tuned classic pipeline
+      (:func:`~gym_superpixel_seg.baselines.classic_nuclei_cuts`, no labels) projected onto
+      the superpixels, 1 where it separates two superpixels. An agent trained with
+      ``action_prior="teacher_cut"`` starts from that partition (the ``fit`` preset does).
     - ``scale``: object scale of the superpixels, channels and features (1 fits DSB nuclei of
       8-60 px; 2 for nuclei twice as large in pixels).
     - ``reward`` / ``reward_kwargs``: the reward, or options of the default
@@ -192,7 +197,7 @@ class NucleiEnv(FolderSegEnv):
     - other keyword arguments: see :class:`SuperpixelSegEnv`.
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version; ``teacher`` added (off by default, so the observation is unchanged).
     """
 
     default_reward = NucleiReward
@@ -204,6 +209,7 @@ class NucleiEnv(FolderSegEnv):
         *,
         crop_size: int | None = 256,
         scale: float = 1.0,
+        teacher: bool = False,
         reward: SegmentationReward | None = None,
         reward_kwargs: dict[str, Any] | None = None,
         **env_kwargs: Any,
@@ -216,7 +222,10 @@ class NucleiEnv(FolderSegEnv):
             reward_kwargs=reward_kwargs,
             superpixel_fn=functools.partial(nuclei_superpixels, scale=scale),
             graph_features=RichFeatures(
-                functools.partial(nuclei_channels, scale=scale), NUCLEI_CHANNEL_NAMES, scale
+                functools.partial(nuclei_channels, scale=scale),
+                NUCLEI_CHANNEL_NAMES,
+                scale,
+                teacher=functools.partial(classic_nuclei_cuts, scale=scale) if teacher else None,
             ),
             metrics_background="largest",
             **env_kwargs,
@@ -255,11 +264,14 @@ class MembranesEnv(FolderSegEnv):
     - ``polarity``: ``"dark"`` or ``"bright"`` membranes, or ``"auto"``: decided once for the
       folder from its first image's intensity skewness (:func:`~gym_superpixel_seg.microscopy.
       membrane_polarity`), and used by the superpixels, the ridge channel and the reward.
+    - ``teacher``: append the edge feature ``teacher_cut``: the length-weighted multicut on
+      the Hessian ridge map (:func:`~gym_superpixel_seg.baselines.ridge_multicut_cuts`, no
+      labels), 1 where it separates two superpixels (see :class:`NucleiEnv`).
     - ``reward`` / ``reward_kwargs``: the reward, or options of :class:`MembraneReward`.
     - other keyword arguments: see :class:`SuperpixelSegEnv`.
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version; ``teacher`` added (off by default, so the observation is unchanged).
     """
 
     default_reward = MembraneReward
@@ -272,6 +284,7 @@ class MembranesEnv(FolderSegEnv):
         crop_size: int | None = 128,
         scale: float | None = None,
         polarity: str = "auto",
+        teacher: bool = False,
         reward: SegmentationReward | None = None,
         reward_kwargs: dict[str, Any] | None = None,
         **env_kwargs: Any,
@@ -301,6 +314,9 @@ class MembranesEnv(FolderSegEnv):
                 functools.partial(membrane_channels, scale=scale, polarity=polarity),
                 MEMBRANE_CHANNEL_NAMES,
                 scale,
+                teacher=functools.partial(ridge_multicut_cuts, polarity=polarity, scale=scale)
+                if teacher
+                else None,
             ),
             metrics_background=None,
             **env_kwargs,
