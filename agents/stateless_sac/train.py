@@ -339,16 +339,16 @@ def edge_feature_index(env_id: str, env_kwargs: dict[str, Any], name: str) -> in
 
     env = gym.make(env_id, **{**env_kwargs, "compute_metrics": False})
     try:
-        names = tuple(getattr(env.unwrapped.graph_features, "edge_feature_names", ()))
+        names = tuple(env.unwrapped.edge_feature_names)
     finally:
         env.close()
     if name not in names:
-        hint = " (NucleiEnv/MembranesEnv need env_kwargs {\"teacher\": true})" * (
+        hint = ' (give the environment a teacher, e.g. env_kwargs {"teacher": true})' * (
             name == "teacher_cut"
         )
         raise ValueError(
             f"action_prior {name!r}: {env_id} has no edge feature of that name{hint}; "
-            f"its edge features: {list(names) or 'none named'}"
+            f"its edge features: {list(names)}"
         )
     return names.index(name)
 

@@ -793,66 +793,79 @@ CLASSIC_NUCLEI_TUNED: dict[str, float] = dict(CLASSIC_NUCLEI_GRID[2])
 RIDGE_MULTICUT_TUNED_BETA = 0.525
 
 
-# ---------------------------------------------------------------- teachers: label-free edge cuts
-# A teacher turns a label-free pixel method into one 0/1 value per edge of the env's own graph
-# (1 = the method separates the two superpixels). NucleiEnv / MembranesEnv(teacher=True) append
-# it as the edge feature ``teacher_cut``, and an agent with ``action_prior="teacher_cut"`` starts
-# from that partition (a residual policy) instead of from a random one.
+# ---------------------------------------------------------------- teachers
+# A teacher is any label-free policy of this module that reads only the image and the graph
+# (``env.current_image``, ``env.current_superpixels``, ``env.graph``): an environment with
+# ``teacher=`` appends its action as the edge feature ``teacher_cut``, and an agent with
+# ``action_prior="teacher_cut"`` starts from that partition (a residual policy) instead of from
+# random cuts. The two below turn the real-image pixel methods into such policies.
 def cuts_from_labels(labels: np.ndarray, superpixels: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """1.0 where an edge's two superpixels have different majority labels in ``labels``."""
     return ground_truth_action(edges, superpixels, labels)
 
 
-def classic_nuclei_cuts(
-    image: np.ndarray, superpixels: np.ndarray, edges: np.ndarray, *, scale: float = 1.0
-) -> np.ndarray:
-    """Teacher for nuclei: :func:`classic_nuclei` with :data:`CLASSIC_NUCLEI_TUNED` (lengths
-    times ``scale``, sizes times ``scale**2``) projected onto the superpixels.
+@dataclass(frozen=True)
+class ClassicNucleiCuts:
+    """:func:`classic_nuclei` with :data:`CLASSIC_NUCLEI_TUNED` (lengths times ``scale``, sizes
+    times ``scale**2``) projected onto the superpixels, as a policy (1 = cut).
 
     Examples:
+        >>> from types import SimpleNamespace
         >>> image = np.zeros((32, 32, 1))
         >>> image[4:14, 4:14] = 1.0
         >>> superpixels = np.zeros((32, 32), np.int64)
         >>> superpixels[2:16, 2:16] = 1
-        >>> classic_nuclei_cuts(image, superpixels, np.array([[0, 1]]))
+        >>> view = SimpleNamespace(current_image=image, current_superpixels=superpixels,
+        ...                        graph=SimpleNamespace(edges=np.array([[0, 1]])))
+        >>> ClassicNucleiCuts()(view, {}, np.random.default_rng(0))
         array([1.])
     """
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
-    options = dict(CLASSIC_NUCLEI_TUNED)
-    options["sigma"] *= scale
-    options["min_distance"] = max(1, round(options["min_distance"] * scale))
-    options["min_size"] = round(options["min_size"] * scale**2)
-    image = np.asarray(image, np.float32)
-    if image.ndim == 2:
-        image = image[..., None]
-    return cuts_from_labels(classic_nuclei(image, **options), superpixels, edges)
+
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
+
+    def labels(self, image: np.ndarray) -> np.ndarray:
+        options = dict(CLASSIC_NUCLEI_TUNED)
+        options["sigma"] *= self.scale
+        options["min_distance"] = max(1, round(options["min_distance"] * self.scale))
+        options["min_size"] = round(options["min_size"] * self.scale**2)
+        image = np.asarray(image, np.float32)
+        return classic_nuclei(image[..., None] if image.ndim == 2 else image, **options)
+
+    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        labels = self.labels(env.current_image)
+        return cuts_from_labels(labels, env.current_superpixels, env.graph.edges)
 
 
-def ridge_multicut_cuts(
-    image: np.ndarray,
-    superpixels: np.ndarray,
-    edges: np.ndarray,
-    *,
-    polarity: str = "auto",
-    scale: float = 1.0,
-    beta: float = RIDGE_MULTICUT_TUNED_BETA,
-) -> np.ndarray:
-    """Teacher for membranes: the length-weighted multicut of :func:`superpixel_multicut` on
-    :func:`hessian_ridge_map` (its default scales times ``scale``), on the given superpixels."""
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
-    superpixels = np.ascontiguousarray(superpixels, dtype=np.uint32)
-    edges = np.asarray(edges, np.int64).reshape(-1, 2)
-    labels = superpixel_multicut(
-        image,
-        superpixel_fn=lambda _: superpixels,
-        boundary_fn=functools.partial(
-            hessian_ridge_map, polarity=polarity, sigmas=tuple(s * scale for s in (3.0, 4.0, 5.0, 6.0))
-        ),
-        beta=beta,
-    )
-    return cuts_from_labels(labels, superpixels, edges)
+@dataclass(frozen=True)
+class RidgeMulticutCuts:
+    """The length-weighted multicut of :func:`superpixel_multicut` on :func:`hessian_ridge_map`
+    (its default scales times ``scale``) over the env's own superpixels, as a policy."""
+
+    polarity: str = "auto"
+    scale: float = 1.0
+    beta: float = RIDGE_MULTICUT_TUNED_BETA
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
+
+    def __call__(self, env: Any, obs: dict, rng: np.random.Generator) -> np.ndarray:
+        superpixels = np.ascontiguousarray(env.current_superpixels, dtype=np.uint32)
+        labels = superpixel_multicut(
+            env.current_image,
+            superpixel_fn=lambda _: superpixels,
+            boundary_fn=functools.partial(
+                hessian_ridge_map,
+                polarity=self.polarity,
+                sigmas=tuple(s * self.scale for s in (3.0, 4.0, 5.0, 6.0)),
+            ),
+            beta=self.beta,
+        )
+        return cuts_from_labels(labels, superpixels, env.graph.edges)
 
 
 # ---------------------------------------------------------------- evaluation and tuning

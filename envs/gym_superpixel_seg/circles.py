@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
+from gym_superpixel_seg.baselines import OffLineColourMulticut, RoundSegmentsMulticut
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
 from gym_superpixel_seg.sources import CirclesShapeSource, CirclesSource, RandomizedCirclesSource
 from seg_rewards import SegmentationReward
@@ -68,13 +71,19 @@ class CirclesEnv(SuperpixelSegEnv):
     - ``reward``: any :class:`seg_rewards.SegmentationReward` instead of the default
       :class:`CircleReward` (not together with ``reward_kwargs``), e.g.
       ``gymnasium.make("SuperpixelSeg-Circles-v0", reward=MyReward())``.
+    - ``teacher``: ``True`` appends the edge feature ``teacher_cut``, the cuts of the best
+      label-free baseline (:class:`~gym_superpixel_seg.baselines.OffLineColourMulticut`); or
+      any teacher policy (see :class:`SuperpixelSegEnv`). An agent with
+      ``action_prior="teacher_cut"`` starts from that partition. Default False.
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version; ``teacher`` added (off by default: the observation is unchanged).
     """
 
     #: The image source class; ``source_kwargs`` are passed to it.
     source_class: type[CirclesSource] = CirclesSource
+    #: The teacher of ``teacher=True``: the best label-free baseline of this task.
+    default_teacher: Callable[[], Any] = OffLineColourMulticut
 
     def __init__(
         self,
@@ -91,6 +100,7 @@ class CirclesEnv(SuperpixelSegEnv):
         render_mode: str | None = None,
         reward: SegmentationReward | None = None,
         randomize: bool | dict[str, Any] = False,
+        teacher: bool | Callable[..., np.ndarray] = False,
         **env_kwargs: Any,
     ) -> None:
         if reward is not None and reward_kwargs:
@@ -119,6 +129,7 @@ class CirclesEnv(SuperpixelSegEnv):
             solver=solver,
             compute_metrics=compute_metrics,
             render_mode=render_mode,
+            teacher=self.default_teacher() if teacher is True else (teacher or None),
             **env_kwargs,
         )
 
@@ -162,10 +173,12 @@ class CirclesShapeEnv(CirclesEnv):
 
     ## Arguments
     As ``SuperpixelSeg-Circles-v0``; ``source_kwargs`` go to :class:`CirclesShapeSource`
-    (``rim_width``, ``plateau_spread``, ``noise_std``, ...).
+    (``rim_width``, ``plateau_spread``, ``noise_std``, ...); the teacher of ``teacher=True``
+    is :class:`~gym_superpixel_seg.baselines.RoundSegmentsMulticut`.
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version; ``teacher`` added (off by default: the observation is unchanged).
     """
 
     source_class = CirclesShapeSource
+    default_teacher = RoundSegmentsMulticut

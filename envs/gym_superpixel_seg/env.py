@@ -32,6 +32,7 @@ from gymnasium import spaces
 from gym_superpixel_seg.graph import (
     EDGE_FEATURE_NAMES,
     NODE_FEATURE_NAMES,
+    TEACHER_FEATURE,
     GraphFeatures,
     SuperpixelGraph,
     build_graph,
@@ -107,6 +108,15 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+@dataclasses.dataclass(frozen=True)
+class TeacherView:
+    """What a ``teacher`` policy may read of an environment: the image and its graph."""
+
+    current_image: np.ndarray
+    current_superpixels: np.ndarray
+    graph: SuperpixelGraph
+
+
 class SuperpixelSegEnv(gym.Env):
     """Instance segmentation as one-step partitioning of a superpixel graph.
 
@@ -164,12 +174,25 @@ class SuperpixelSegEnv(gym.Env):
     - ``cache_size``: finite-dataset mode (see the module docstring): keep superpixels and
       graphs of up to this many images of a finite source (0 = off). :attr:`cache_stats`
       counts hits and misses.
+    - ``teacher``: optional label-free policy ``(env, obs, rng) -> (E,)`` cut values in [0, 1]
+      that reads only ``env.current_image``, ``env.current_superpixels`` and ``env.graph``
+      (any of :mod:`gym_superpixel_seg.baselines`' partition policies), called once per image
+      with a fixed-seed generator; its action is appended as the last edge feature
+      ``teacher_cut`` (:data:`TEACHER_FEATURE`). An agent with ``action_prior="teacher_cut"``
+      starts from the teacher's partition.
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version; ``teacher`` added (None by default: the observation is unchanged).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
+
+    @property
+    def edge_feature_names(self) -> tuple[str, ...]:
+        """Names of the observation's edge feature columns, in order."""
+        features = self.graph_features
+        names = EDGE_FEATURE_NAMES if features is None else tuple(features.edge_feature_names)
+        return names + ((TEACHER_FEATURE,) if self.teacher is not None else ())
 
     def __init__(
         self,
@@ -188,6 +211,7 @@ class SuperpixelSegEnv(gym.Env):
         metrics_background: str | None = "largest",
         render_mode: str | None = None,
         cache_size: int = 0,
+        teacher: Callable[[Any, dict, np.random.Generator], np.ndarray] | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
@@ -224,6 +248,7 @@ class SuperpixelSegEnv(gym.Env):
         self.pixel_feature_fn = pixel_feature_fn
         self.n_pixel_features = int(n_pixel_features)
         self.graph_features = graph_features
+        self.teacher = teacher
         self.compute_metrics = compute_metrics
         self.metrics_background = metrics_background
         self.render_mode = render_mode
@@ -231,10 +256,9 @@ class SuperpixelSegEnv(gym.Env):
         height, width, channels = source.image_shape
         if graph_features is None:
             n_node_features = channels + len(NODE_FEATURE_NAMES) + int(n_pixel_features)
-            n_edge_features = len(EDGE_FEATURE_NAMES)
         else:
             n_node_features = len(graph_features.node_feature_names) + int(n_pixel_features)
-            n_edge_features = len(graph_features.edge_feature_names)
+        n_edge_features = len(self.edge_feature_names)
         self.action_space = spaces.Box(0.0, 1.0, shape=(self.max_edges,), dtype=np.float32)
         self.observation_space = spaces.Dict(
             {
@@ -326,6 +350,17 @@ class SuperpixelSegEnv(gym.Env):
             if pixel_features is not None:  # pooled embeddings: the last columns of build_graph's
                 nodes = np.hstack([nodes, graph.node_features[:, -self.n_pixel_features :]])
             graph = dataclasses.replace(graph, node_features=nodes, edge_features=edges)
+        if self.teacher is not None:
+            # The teacher sees what a baseline policy reads from the env: image and graph.
+            view = TeacherView(sample.image, superpixels, graph)
+            cuts = np.asarray(self.teacher(view, {}, np.random.default_rng(0)), np.float32).reshape(
+                -1, 1
+            )
+            if len(cuts) != graph.n_edges or not np.all((cuts >= 0) & (cuts <= 1)):
+                raise ValueError(
+                    f"teacher returned {len(cuts)} values, expected {graph.n_edges} in [0, 1]"
+                )
+            graph = dataclasses.replace(graph, edge_features=np.hstack([graph.edge_features, cuts]))
         timings["graph"] = time.perf_counter() - start
         return superpixels, graph
 

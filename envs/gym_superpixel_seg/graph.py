@@ -13,6 +13,9 @@ from elf.segmentation.features import compute_boundary_mean_and_length, compute_
 NODE_FEATURE_NAMES = ("size", "radius", "sin_angle", "cos_angle")
 #: Names of the edge features, in column order.
 EDGE_FEATURE_NAMES = ("boundary_mean", "boundary_length", "colour_distance")
+#: Name of the edge feature an environment's ``teacher`` appends (1 = a label-free method cuts
+#: the edge), always the last column.
+TEACHER_FEATURE = "teacher_cut"
 
 
 class GraphFeatures(Protocol):

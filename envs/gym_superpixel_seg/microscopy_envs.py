@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gym_superpixel_seg.baselines import classic_nuclei_cuts, ridge_multicut_cuts
+from gym_superpixel_seg.baselines import ClassicNucleiCuts, RidgeMulticutCuts
 from gym_superpixel_seg.env import DEFAULT_SUBGRAPH_SIZES, SuperpixelSegEnv
 from gym_superpixel_seg.folder import FolderSource
 from gym_superpixel_seg.graph import GraphFeatures
@@ -187,7 +187,7 @@ class NucleiEnv(FolderSegEnv):
     - ``images``, ``labels``, ``crop_size`` (default 256; ``None`` = whole images),
       ``max_edges``: see :class:`FolderSegEnv`.
     - ``teacher``: append the edge feature ``teacher_cut``: the tuned classic pipeline
-      (:func:`~gym_superpixel_seg.baselines.classic_nuclei_cuts`, no labels) projected onto
+      (:class:`~gym_superpixel_seg.baselines.ClassicNucleiCuts`, no labels) projected onto
       the superpixels, 1 where it separates two superpixels. An agent trained with
       ``action_prior="teacher_cut"`` starts from that partition (the ``fit`` preset does).
     - ``scale``: object scale of the superpixels, channels and features (1 fits DSB nuclei of
@@ -225,8 +225,8 @@ class NucleiEnv(FolderSegEnv):
                 functools.partial(nuclei_channels, scale=scale),
                 NUCLEI_CHANNEL_NAMES,
                 scale,
-                teacher=functools.partial(classic_nuclei_cuts, scale=scale) if teacher else None,
             ),
+            teacher=ClassicNucleiCuts(scale) if teacher else None,
             metrics_background="largest",
             **env_kwargs,
         )
@@ -265,7 +265,7 @@ class MembranesEnv(FolderSegEnv):
       folder from its first image's intensity skewness (:func:`~gym_superpixel_seg.microscopy.
       membrane_polarity`), and used by the superpixels, the ridge channel and the reward.
     - ``teacher``: append the edge feature ``teacher_cut``: the length-weighted multicut on
-      the Hessian ridge map (:func:`~gym_superpixel_seg.baselines.ridge_multicut_cuts`, no
+      the Hessian ridge map (:class:`~gym_superpixel_seg.baselines.RidgeMulticutCuts`, no
       labels), 1 where it separates two superpixels (see :class:`NucleiEnv`).
     - ``reward`` / ``reward_kwargs``: the reward, or options of :class:`MembraneReward`.
     - other keyword arguments: see :class:`SuperpixelSegEnv`.
@@ -314,10 +314,8 @@ class MembranesEnv(FolderSegEnv):
                 functools.partial(membrane_channels, scale=scale, polarity=polarity),
                 MEMBRANE_CHANNEL_NAMES,
                 scale,
-                teacher=functools.partial(ridge_multicut_cuts, polarity=polarity, scale=scale)
-                if teacher
-                else None,
             ),
+            teacher=RidgeMulticutCuts(polarity, scale) if teacher else None,
             metrics_background=None,
             **env_kwargs,
         )

@@ -1,0 +1,124 @@
+"""Label-free teachers (``teacher_cut`` edge feature) and the policy's ``action_prior``: the
+untrained agent reproduces the teacher's partition, training learns corrections to it."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import gym_superpixel_seg  # noqa: F401
+from gym_superpixel_seg import baselines
+from gym_superpixel_seg.graph import TEACHER_FEATURE
+from stateless_sac import StatelessSAC
+from stateless_sac.train import edge_feature_index
+
+
+def nuclei_env(**kwargs):
+    return gym.make("SuperpixelSeg-Nuclei-v0", subgraph_sizes=(6,), **kwargs)
+
+
+def test_classic_nuclei_cuts_are_the_classic_pipeline_projected_onto_the_superpixels():
+    env = nuclei_env(teacher=True).unwrapped
+    obs, _ = env.reset(seed=1)
+    image, superpixels, edges = env.current_image, env.current_superpixels, env.graph.edges
+    cuts = baselines.ClassicNucleiCuts()(env, {}, np.random.default_rng(0))
+    labels = baselines.classic_nuclei(image, **baselines.CLASSIC_NUCLEI_TUNED)
+    assert set(np.unique(cuts)) == {0.0, 1.0}
+    np.testing.assert_array_equal(cuts, baselines.cuts_from_labels(labels, superpixels, edges))
+    # ... and it is the observation's last edge feature
+    assert env.edge_feature_names[-1] == TEACHER_FEATURE
+    np.testing.assert_array_equal(obs["graph"].edges[: len(edges), -1], cuts)
+    # stepping the teacher's cuts scores its partition: the same reward as the classic labels'
+    _, reward, *_ = env.step(cuts)
+    env.reset(seed=1)
+    _, classic_reward, *_ = env.step(baselines.cuts_from_labels(labels, superpixels, edges))
+    assert reward == classic_reward
+
+
+def test_ridge_multicut_teacher_on_the_membranes_sample():
+    env = gym.make("SuperpixelSeg-Membranes-v0", subgraph_sizes=(6,), teacher=True).unwrapped
+    obs, info = env.reset(seed=0)
+    cuts = obs["graph"].edges[: info["n_edges"], -1]
+    assert set(np.unique(cuts)) <= {0.0, 1.0}
+    assert 0 < cuts.mean() < 1  # it neither merges nor cuts everything on a real slice
+    again = baselines.RidgeMulticutCuts(env.polarity, scale=0.5)(env, {}, None)
+    np.testing.assert_array_equal(cuts, again)
+
+
+def test_teacher_off_by_default_keeps_the_observation():
+    plain, taught = nuclei_env(), nuclei_env(teacher=True)
+    n_plain = len(plain.unwrapped.edge_feature_names)
+    assert len(taught.unwrapped.edge_feature_names) == n_plain + 1
+    obs, _ = plain.reset(seed=0)
+    taught_obs, _ = taught.reset(seed=0)
+    np.testing.assert_array_equal(taught_obs["graph"].edges[:, :-1], obs["graph"].edges)
+
+
+def test_a_teacher_with_the_wrong_number_of_values_is_an_error():
+    env = gym.make(
+        "SuperpixelSeg-Circles-v0",
+        subgraph_sizes=(6,),
+        teacher=lambda env, obs, rng: np.zeros(env.graph.n_edges + 1),
+    )
+    with pytest.raises(ValueError, match="teacher returned .* values, expected"):
+        env.reset(seed=0)
+
+
+def test_action_prior_shifts_the_actor_mean_by_the_teachers_logit():
+    env = nuclei_env(teacher=True)
+    column = edge_feature_index("SuperpixelSeg-Nuclei-v0", {"teacher": True}, TEACHER_FEATURE)
+    plain = StatelessSAC("GNNPolicy", nuclei_env(teacher=True), seed=0, learning_starts=0)
+    prior = StatelessSAC(
+        "GNNPolicy",
+        env,
+        seed=0,
+        learning_starts=0,
+        policy_kwargs={"action_prior_column": column, "action_prior_gain": 3.0},
+    )
+    obs, info = env.reset(seed=2)
+    batch = plain.policy.obs_to_batch([obs], with_subgraphs=False)
+    with torch.no_grad():
+        x = plain.policy.node_features(batch)
+        mean, _ = plain.policy.distribution(batch, x)
+        prior_mean, _ = prior.policy.distribution(batch, x)
+    teacher = torch.as_tensor(obs["graph"].edges[:, column])
+    torch.testing.assert_close(prior_mean - mean, 3.0 * (2 * teacher - 1))
+    # the untrained agent's deterministic action is the teacher's partition
+    action, _ = prior.predict(obs, deterministic=True)
+    cut = np.asarray(action).reshape(-1)[: info["n_edges"]] > 0.5
+    np.testing.assert_array_equal(cut, obs["graph"].edges[: info["n_edges"], column] == 1)
+
+
+def test_action_prior_is_saved_with_the_agent(tmp_path):
+    env = nuclei_env(teacher=True)
+    model = StatelessSAC(
+        "GNNPolicy", env, seed=0, policy_kwargs={"action_prior_column": -1}, learning_starts=0
+    )
+    model.save(tmp_path / "agent.zip")
+    loaded = StatelessSAC.load(tmp_path / "agent.zip")
+    n_edge_features = len(env.unwrapped.edge_feature_names)
+    assert loaded.policy.action_prior_column == n_edge_features - 1
+
+
+def test_action_prior_names_a_missing_feature():
+    with pytest.raises(ValueError, match="teacher_cut.*no edge feature of that name"):
+        edge_feature_index("SuperpixelSeg-Nuclei-v0", {}, TEACHER_FEATURE)
+    with pytest.raises(ValueError, match="not an edge feature index"):
+        StatelessSAC("GNNPolicy", nuclei_env(), policy_kwargs={"action_prior_column": 999})
+
+
+@pytest.mark.parametrize(
+    ("env_id", "policy"),
+    [
+        ("SuperpixelSeg-Circles-v0", baselines.OffLineColourMulticut()),
+        ("SuperpixelSeg-CirclesShape-v0", baselines.RoundSegmentsMulticut()),
+    ],
+)
+def test_circles_teacher_is_the_best_label_free_baseline(env_id, policy):
+    env = gym.make(env_id, subgraph_sizes=(6,), teacher=True).unwrapped
+    obs, info = env.reset(seed=5)
+    np.testing.assert_array_equal(
+        obs["graph"].edges[: info["n_edges"], -1], policy(env, obs, np.random.default_rng(0))
+    )
