@@ -122,3 +122,29 @@ def test_circles_teacher_is_the_best_label_free_baseline(env_id, policy):
     np.testing.assert_array_equal(
         obs["graph"].edges[: info["n_edges"], -1], policy(env, obs, np.random.default_rng(0))
     )
+
+
+def test_train_cli_with_a_teacher_starts_from_its_partition(tmp_path):
+    import json
+
+    from stateless_sac import train
+
+    out = tmp_path / "run"
+    env_kwargs = {"n_disks": 3, "image_size": 64, "teacher": True}
+    train.main(
+        [
+            "--out", str(out), "--env-kwargs", json.dumps(env_kwargs), "--subgraph-sizes", "6",
+            "--action-prior", "teacher_cut", "--total-steps", "4", "--learning-starts", "10",
+            "--hidden-dim", "8", "--eval-every", "0", "--final-eval-seeds", "0",
+            "--subprocess", "false",
+        ]
+    )  # fmt: skip
+    model = StatelessSAC.load(out / "final.zip")
+    env = gym.make("SuperpixelSeg-Circles-v0", subgraph_sizes=(6,), **env_kwargs)
+    assert model.policy.action_prior_column == len(env.unwrapped.edge_feature_names) - 1
+    obs, info = env.reset(seed=11)
+    action, _ = model.predict(obs, deterministic=True)  # no update yet: the teacher's action
+    teacher = obs["graph"].edges[: info["n_edges"], -1]
+    np.testing.assert_array_equal(
+        np.asarray(action).reshape(-1)[: info["n_edges"]] > 0.5, teacher == 1
+    )
