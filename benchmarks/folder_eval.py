@@ -38,6 +38,10 @@ from gym_superpixel_seg.metrics import segmentation_metrics  # noqa: E402
 from gym_superpixel_seg.microscopy import membrane_superpixels  # noqa: E402
 
 METRICS = ("sbd", "vi_split", "vi_merge", "msa", "f1")
+#: Env options of an agent's training run that the evaluation sets itself.
+DATA_OPTIONS = frozenset(
+    ("images", "labels", "crop_size", "max_edges", "subgraph_sizes", "reward", "reward_kwargs")
+)
 
 
 def graph_scores(env: Any, policy: Callable, *, beta: float | None = None) -> list[dict]:
@@ -90,6 +94,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     from stateless_sac.evaluate import agent_policy
+    from stateless_sac.segment import resolve_agent
     from stateless_sac.stateless_sac import StatelessSAC
 
     make = functools.partial(gym.make, args.env_id, crop_size=None, subgraph_sizes=(6, 12, 32))
@@ -150,9 +155,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         methods[f"seeded watershed on the ridge map (scale {options['scale']})"] = pixel_scores(
             test, functools.partial(watershed, **options)
         )
+    # The teacher that `fit`'s presets start from, stepped on the env's superpixels (for
+    # membranes the same partition as the length-weighted multicut row above).
+    teacher = (
+        baselines.ClassicNucleiCuts()
+        if nuclei
+        else baselines.RidgeMulticutCuts(test.unwrapped.polarity)
+    )
+    methods[f"teacher {type(teacher).__name__} on the superpixels"] = graph_scores(test, teacher)
     for path in args.agent:
+        # The agent's own observation options (e.g. teacher=True), but this folder, whole
+        # images, the evaluation's subgraphs and the default reward (comparable reward column).
+        spec = resolve_agent(path, args.env_id)
+        own = {k: v for k, v in spec.env_kwargs.items() if k not in DATA_OPTIONS}
+        env = make(images=args.test, **own) if own else test
         methods[f"agent {path}"] = graph_scores(
-            test, agent_policy(StatelessSAC.load(path, device="cpu"))
+            env, agent_policy(StatelessSAC.load(path, device="cpu"))
         )
     print(f"{len(test.unwrapped.image_names)} test images of {args.test}; tuned on {args.tune}\n")
     print("| method | " + " | ".join(METRICS) + " |\n|---|" + "---|" * len(METRICS))

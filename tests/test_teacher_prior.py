@@ -148,3 +148,38 @@ def test_train_cli_with_a_teacher_starts_from_its_partition(tmp_path):
     np.testing.assert_array_equal(
         np.asarray(action).reshape(-1)[: info["n_edges"]] > 0.5, teacher == 1
     )
+
+
+@pytest.mark.slow
+def test_folder_eval_steps_an_agent_in_its_own_observation_with_the_teacher_row(tmp_path):
+    import imageio.v3 as iio
+
+    from benchmarks import folder_eval
+    from stateless_sac.cli import fit_train_args
+    from stateless_sac.train import main as train_main
+
+    folder = tmp_path / "data"
+    (folder / "images").mkdir(parents=True)
+    (folder / "labels").mkdir()
+    yy, xx = np.mgrid[:64, :64]
+    for name, centres in (("a", [(20, 20), (44, 40)]), ("b", [(30, 16), (30, 46)])):
+        image, labels = np.full((64, 64), 10.0), np.zeros((64, 64), np.uint16)
+        for i, (y, x) in enumerate(centres, start=1):
+            d2 = (yy - y) ** 2 + (xx - x) ** 2
+            image += 200 * np.exp(-d2 / (2 * 6.0**2))
+            labels[d2 <= 7**2] = i
+        iio.imwrite(folder / "images" / f"{name}.png", image.clip(0, 255).astype(np.uint8))
+        iio.imwrite(folder / "labels" / f"{name}.png", labels)
+    run = tmp_path / "run"
+    argv = fit_train_args(
+        str(folder / "images"), "nuclei", str(run), minutes=1, steps=2, seed=0, resume=False
+    )
+    train_main([*argv, "--subprocess", "false", "--subgraph-sizes", "6", "--hidden-dim", "8"])
+    result = folder_eval.main(
+        ["--env-id", "SuperpixelSeg-Nuclei-v0", "--test", str(folder), "--tune", str(folder),
+         "--agent", str(run / "final.zip")]
+    )  # fmt: skip
+    teacher = result["teacher ClassicNucleiCuts on the superpixels"]
+    # two updates cannot move a residual policy off its teacher: same partition, same scores
+    assert result[f"agent {run / 'final.zip'}"] == teacher
+    assert teacher["sbd"] > 0.5
