@@ -183,3 +183,20 @@ def test_folder_eval_steps_an_agent_in_its_own_observation_with_the_teacher_row(
     # two updates cannot move a residual policy off its teacher: same partition, same scores
     assert result[f"agent {run / 'final.zip'}"] == teacher
     assert teacher["sbd"] > 0.5
+
+
+def test_shift_suite_builds_the_teacher_column_for_an_agent_that_needs_it(tmp_path):
+    from benchmarks.__main__ import main as benchmarks_main
+
+    env = gym.make("SuperpixelSeg-Circles-v0", subgraph_sizes=(6, 12, 32, 128), teacher=True)
+    model = StatelessSAC("GNNPolicy", env, seed=0, policy_kwargs={"action_prior_column": -1})
+    model.save(tmp_path / "taught.zip")
+    out = tmp_path / "shift"
+    argv = ["run", "shift", "--seeds", "1", "--tune-seeds", "1", "--image-size", "96"]
+    argv += ["--shifts", "default", "--agent", str(tmp_path / "taught.zip"), "--out", str(out)]
+    assert benchmarks_main([*argv, "--no-progress"]) == 0
+    import json
+
+    summary = json.loads((out / "shift.json").read_text())["summary"]["default"]
+    colour = next(v for k, v in summary.items() if k.startswith("off-line colour multicut"))
+    assert summary["agent taught.zip"]["sbd"] == colour["sbd"]  # untrained: the teacher

@@ -32,6 +32,9 @@ def agent_policy(model: Any) -> Policy:
         return np.clip(np.asarray(action, np.float64).reshape(-1)[: env.graph.n_edges], 0, 1)
 
     policy.__name__ = "stateless SAC"
+    # An agent that starts from a teacher reads the env's teacher_cut column: evaluations must
+    # build its env with teacher=True (benchmarks/suites/shift.py does).
+    policy.needs_teacher = getattr(model.policy, "action_prior_column", None) is not None
     return policy
 
 

@@ -117,10 +117,15 @@ def run(
     for name in shifts:
         shift_kwargs(name)  # unknown names fail before any work
     methods = methods_for(env_id, tune_seeds, agents, image_size)
+    # The teacher column changes only the observation (baselines read the env's graph), so one
+    # env with it serves agents that start from a teacher and all other methods alike.
+    teacher = (
+        {"teacher": True} if any(getattr(p, "needs_teacher", False) for _, p, _ in methods) else {}
+    )
     per_seed: dict[str, dict[str, list[dict[str, float]]]] = {}
     summary: dict[str, dict[str, dict]] = {}
     for name in tqdm(shifts, desc="shifts", disable=not progress):
-        env = gym.make(env_id, **shift_kwargs(name, image_size)).unwrapped
+        env = gym.make(env_id, **shift_kwargs(name, image_size), **teacher).unwrapped
         per_seed[name], summary[name] = {}, {}
         for method, policy, beta in methods:
             result = baselines.evaluate(env, policy, seeds, name=method, beta=beta)
