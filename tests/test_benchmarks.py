@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import math
@@ -99,11 +100,20 @@ def make_nuclei_folder(root: Path, n: int = 3) -> Path:
     return root
 
 
-def test_quality_on_folder(tmp_path):
-    data_dir = make_nuclei_folder(tmp_path / "nuclei")
-    out = tmp_path / "out"
+def run_folder_quality(data_dir: Path, out: Path) -> None:
     argv = ["run", "quality", "--data", str(data_dir), "--tune", "1", "--out", str(out)]
     assert main([*argv, "--no-progress"]) == 0
+
+
+def test_quality_on_folder(tmp_path):
+    from benchmarks.folder_eval import classic_nuclei_name
+    from gym_superpixel_seg import baselines
+    from gym_superpixel_seg.folder import FolderSource
+    from gym_superpixel_seg.metrics import segmentation_metrics
+
+    data_dir = make_nuclei_folder(tmp_path / "nuclei")
+    out = tmp_path / "out"
+    run_folder_quality(data_dir, out)
     data = check_quality(
         out, {"sp-gt", "all-merge", "boundary multicut", "smoothing + Otsu + DT watershed"}
     )
@@ -112,6 +122,117 @@ def test_quality_on_folder(tmp_path):
     assert data["setup"]["evaluation_images"] == ["n1.png", "n2.png"]
     classic = next(r for r in data["results"] if r["method"].startswith("smoothing"))
     assert classic["sbd"]["mean"] > 0.5  # easy synthetic nuclei
+    names = [row["method"] for row in data["results"]]
+    # Not the old gradient mutex watershed grid: the classic pipeline is the pixel baseline,
+    # textbook and tuned over CLASSIC_NUCLEI_GRID on the tuning image's mSA.
+    assert not any(name.startswith("mutex watershed") for name in names), names
+    assert "smoothing + Otsu + DT watershed (textbook)" in names
+    grid = [dict(options) for options in baselines.CLASSIC_NUCLEI_GRID]
+    record = next(r for r in data["setup"]["pixel_baselines"] if r["scores"])
+    assert record["metric"] == "msa"
+    assert [row["options"] for row in record["scores"]] == grid
+    sample = FolderSource(data_dir).load(0)  # n0, the tuning image, alone
+    expected = [
+        segmentation_metrics(
+            baselines.classic_nuclei(sample.image, **options),
+            sample.ground_truth,
+            background="zero",
+        )["msa"]
+        for options in grid
+    ]
+    np.testing.assert_allclose([row["score"] for row in record["scores"]], expected, atol=1e-9)
+    assert record["options"] == grid[int(np.argmax(expected))]
+    assert classic_nuclei_name(record["options"]) in names
+
+
+def make_membrane_folder(root: Path, n: int = 3, size: int = 96) -> Path:
+    """``n`` tilings of ~9 Voronoi cells: bright interiors, 2 px dark membranes, noise."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:size, 0:size]
+    centres = (np.arange(3) + 0.5) * size / 3
+    for index in range(n):
+        seeds = np.stack(np.meshgrid(centres, centres), -1).reshape(-1, 2)
+        seeds += rng.uniform(-8, 8, seeds.shape)
+        distance = (yy[..., None] - seeds[:, 0]) ** 2 + (xx[..., None] - seeds[:, 1]) ** 2
+        labels = (np.argmin(distance, axis=2) + 1).astype(np.uint16)
+        membrane = np.zeros(labels.shape, bool)
+        membrane[:-1] |= labels[:-1] != labels[1:]
+        membrane[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+        membrane[1:] |= membrane[:-1].copy()
+        image = np.where(membrane, 40, 200) + rng.normal(0, 8, labels.shape)
+        iio.imwrite(root / "images" / f"m{index}.png", np.clip(image, 0, 255).astype(np.uint8))
+        iio.imwrite(root / "labels" / f"m{index}.png", labels)
+    return root
+
+
+def recorded_tuning(data: dict, prefix: str) -> dict:
+    """The setup record of the pixel baseline whose name starts with ``prefix``."""
+    rows = [r for r in data["setup"]["pixel_baselines"] if r["method"].startswith(prefix)]
+    assert len(rows) == 1, data["setup"]["pixel_baselines"]
+    return rows[0]
+
+
+def test_quality_on_membrane_folder_uses_the_tuned_ridge_baselines(tmp_path):
+    from gym_superpixel_seg import baselines
+    from gym_superpixel_seg.folder import FolderSource
+    from gym_superpixel_seg.metrics import segmentation_metrics
+
+    data_dir = make_membrane_folder(tmp_path / "membranes")
+    out = tmp_path / "out"
+    run_folder_quality(data_dir, out)
+    data = check_quality(
+        out,
+        {
+            "sp-gt",
+            "boundary multicut",
+            "mutex watershed on the Hessian ridge map",
+            "multicut on the Hessian ridge map, length-weighted",
+            "seeded watershed on the ridge map",
+        },
+    )
+    setup = data["setup"]
+    assert setup["profile"] == "dense" and setup["membrane_polarity"] == "dark"
+    assert setup["tuning_images"] == ["m0.png"]
+    assert "mws_gamma_scale" not in setup
+    mws = recorded_tuning(data, "mutex watershed on the Hessian ridge map")
+    assert [row["options"] for row in mws["scores"]] == [
+        {"bias": bias} for bias in baselines.RIDGE_MWS_BIASES
+    ]
+    multicut = recorded_tuning(data, "multicut on the Hessian ridge map")
+    assert [row["options"]["beta"] for row in multicut["scores"]] == list(
+        baselines.RIDGE_MULTICUT_BETAS
+    )
+    # The bias is scored on the tuning image m0 alone.
+    sample = FolderSource(data_dir).load(0)
+    ridge = functools.partial(baselines.hessian_ridge_map, polarity="dark")
+    expected = [
+        segmentation_metrics(
+            baselines.mws_on_boundaries(
+                sample.image, ridge, bias=bias, **baselines.RIDGE_MWS_OPTIONS
+            ),
+            sample.ground_truth,
+            background=None,
+        )["sbd"]
+        for bias in baselines.RIDGE_MWS_BIASES
+    ]
+    np.testing.assert_allclose([row["score"] for row in mws["scores"]], expected, atol=1e-9)
+    assert mws["options"] == {"bias": baselines.RIDGE_MWS_BIASES[int(np.argmax(expected))]}
+    ridge_mws = next(r for r in data["results"] if r["method"] == mws["method"])
+    assert ridge_mws["sbd"]["mean"] > 0.8  # clean synthetic membranes
+
+
+def test_tuned_pixel_baselines_reject_bad_input():
+    from benchmarks.folder_eval import tune_options, tuned_pixel_baselines
+
+    image, labels = np.ones((8, 8, 1)), np.ones((8, 8), np.int64)
+    with pytest.raises(ValueError, match="kind"):
+        tuned_pixel_baselines("cells", [(image, labels)], background=None)
+    with pytest.raises(ValueError, match="tuning sample"):
+        tuned_pixel_baselines("nuclei", [], background="zero")
+    with pytest.raises(ValueError, match="options and samples"):
+        tune_options([(image, labels)], lambda x: labels, [], background=None)
 
 
 @pytest.mark.parametrize("name", ["dsb2018-fluo", "isbi2012-em"])
@@ -122,7 +243,17 @@ def test_quality_on_shared_data(tmp_path, name):
     out = tmp_path / name
     argv = ["run", "quality", "--data", str(folder), "--tune", "1", "--limit", "1"]
     assert main([*argv, "--out", str(out), "--no-progress"]) == 0
-    data = check_quality(out, {"sp-gt", "all-merge", "all-cut", "random", "mutex watershed"})
+    pixel = (
+        {
+            "mutex watershed on the Hessian ridge map",
+            "multicut on the Hessian ridge map, length-weighted",
+        }
+        if name.startswith("isbi")
+        else {"smoothing + Otsu + DT watershed"}
+    )
+    data = check_quality(
+        out, {"sp-gt", "all-merge", "all-cut", "random", "boundary multicut", *pixel}
+    )
     assert data["setup"]["profile"] == ("dense" if name.startswith("isbi") else "nuclei")
 
 

@@ -6,15 +6,31 @@ Two inputs:
   watershed's repulsion scale are tuned on separate seeds), or
 - a folder of real images with instance labels (``images/`` + ``labels/``): the sorted image
   list is split into a tuning part (the first ``--tune`` images) and an evaluation part (the
-  rest, at most ``--limit``). One environment is built per image (sizes vary).
+  rest, at most ``--limit``). One environment is built per image (sizes vary). Every option
+  of every baseline is chosen on the tuning part only.
 
-Methods: trained agents (``--agent``), the sp-gt upper bound (every superpixel gets its majority
-ground-truth label), all-merge, all-cut, uniform random weights, boundary-strength multicut
-(beta tuned), mutex watershed on boundary affinities (pixel level, repulsion scale tuned), for
-environments the two off-line colour baselines and the round-segment filter
-(``gym_superpixel_seg.baselines``) and,
-for nuclei-like data (ground truth with background 0), the classic gaussian smoothing + Otsu
-threshold + distance-transform seeded watershed.
+Methods on every input: trained agents (``--agent``), the sp-gt upper bound (every superpixel
+gets its majority ground-truth label), all-merge, all-cut, uniform random weights and the
+boundary-strength multicut policy (beta tuned).
+
+For environments, also: the mutex watershed on gradient affinities (pixel level,
+(gamma, scale) tuned over ``MWS_GRID``), the two off-line colour baselines and the
+round-segment filter (``gym_superpixel_seg.baselines``).
+
+For folders, also the tuned label-free pixel pipelines of ``benchmarks.folder_eval``
+(:func:`benchmarks.folder_eval.tuned_pixel_baselines`, the same ones the real-data agents are
+compared with in docs/benchmarks.md):
+
+- nuclei (ground truth with background 0): the classic smoothing + Otsu threshold +
+  distance-transform seeded watershed, textbook and with the option set of
+  ``CLASSIC_NUCLEI_GRID`` (per-nucleus relative rim) that has the best mSA on the tuning
+  images; the boundary multicut policy on the gradient;
+- dense tissue (membranes, every pixel labelled): on the Hessian ridge map
+  (``hessian_ridge_map``, membrane polarity decided on the first tuning image) the mutex
+  watershed (``RIDGE_MWS_OPTIONS``, bias tuned over ``RIDGE_MWS_BIASES``), the length-weighted
+  superpixel multicut (beta tuned over ``RIDGE_MULTICUT_BETAS``) and the seeded watershed of
+  the membrane superpixel recipe at a coarser scale, each tuned on SBD; the boundary multicut
+  policy on the same ridge map.
 
 Time per image: for graph methods superpixels + RAG/features + policy + multicut + projection
 (the shared pipeline is counted for every graph method); for pixel methods the whole method.
@@ -23,6 +39,7 @@ The reward, subgraph extraction and metrics are not counted.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,13 +54,16 @@ from benchmarks import baselines
 from benchmarks.baselines import (
     MWS_GRID,
     boundary_map_policy,
-    classic_nuclei,
+    classic_nuclei,  # noqa: F401  (docs/rewards.md names it: an alignment --baseline)
     gradient_boundaries,
     membrane_boundaries,
     mws_on_boundaries,
 )
+from benchmarks.folder_eval import Sample, tuned_pixel_baselines
 from benchmarks.report import markdown_table, mean_std
+from gym_superpixel_seg.baselines import hessian_ridge_map
 from gym_superpixel_seg.metrics import segmentation_metrics
+from gym_superpixel_seg.microscopy import membrane_polarity
 from gym_superpixel_seg.superpixels import mutex_watershed_superpixels, relabel_consecutive
 from seg_rewards import RewardResult, SegmentationReward
 
@@ -84,19 +104,31 @@ def nuclei_superpixels(image: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Profile:
-    """How a kind of data is over-segmented, what counts as boundary, and its conventions."""
+    """How a kind of data is over-segmented, what counts as boundary, and its conventions.
+
+    ``boundary_fn`` None: the Hessian ridge map at the membrane polarity of the first tuning
+    image. ``pixel_kind``: which tuned pixel pipelines run
+    (:func:`benchmarks.folder_eval.tuned_pixel_baselines`); ``pixel_background``: the metrics
+    background convention they are tuned and scored with.
+    """
 
     name: str
     superpixel_fn: Callable[[np.ndarray], np.ndarray] | None
-    boundary_fn: Callable[[np.ndarray], np.ndarray]
+    boundary_fn: Callable[[np.ndarray], np.ndarray] | None
     background: str | None
-    classic: bool
+    pixel_kind: str
+    pixel_background: str | None
 
 
 PROFILES = {
-    "nuclei": Profile("nuclei", nuclei_superpixels, gradient_boundaries, "largest", True),
-    "dense": Profile("dense", dense_superpixels, membrane_boundaries, None, False),
+    # The classic pipeline's label 0 is its background.
+    "nuclei": Profile(
+        "nuclei", nuclei_superpixels, gradient_boundaries, "largest", "nuclei", "zero"
+    ),
+    "dense": Profile("dense", dense_superpixels, None, None, "membranes", None),
 }
+#: ``--profile`` names that mean a profile above.
+PROFILE_ALIASES = {"membranes": "dense"}
 
 
 def detect_profile(labels: Sequence[np.ndarray]) -> str:
@@ -219,6 +251,15 @@ def tune_pixel(
     return max(means, key=means.get), means
 
 
+def case_samples(cases: Sequence[Case]) -> list[Sample]:
+    """(image, ground truth) of each case, as the env's reset gives them to the methods."""
+    samples = []
+    for case in cases:
+        obs, info = case.env.reset(seed=case.seed)
+        samples.append((obs["image"], info["ground_truth"]))
+    return samples
+
+
 def evaluate_cases(
     cases: Sequence[Case],
     graph_methods: Sequence[GraphMethod],
@@ -329,6 +370,7 @@ def run(
 
     out.mkdir(parents=True, exist_ok=True)
     setup: dict[str, Any] = {}
+    pixel_methods: list[PixelMethod] = []
     if data is not None:
         from gym_superpixel_seg.folder import FolderSource
 
@@ -339,9 +381,14 @@ def run(
             raise ValueError(f"--tune must be between 1 and {n - 1} for {n} images, got {n_tune}")
         tune_idx = list(range(n_tune))
         eval_idx = list(range(n_tune, n))[: limit or None]
+        profile = PROFILE_ALIASES.get(profile, profile)
         if profile == "auto":
             labels = [source.load(i).ground_truth for i in tune_idx]
             profile = detect_profile(labels)
+        if profile not in PROFILES:
+            raise ValueError(
+                f"profile must be 'auto' or one of {sorted(PROFILES)}, got {profile!r}"
+            )
         prof = PROFILES[profile]
         tune_cases = folder_cases(source, tune_idx, prof)
         cases = folder_cases(source, eval_idx, prof)
@@ -353,10 +400,34 @@ def run(
             evaluation_images=[source.names[i] for i in eval_idx],
         )
         graph_background = prof.background
-        boundary_policy = boundary_map_policy(prof.boundary_fn)
+        tuning = case_samples(tune_cases)
         boundary_fn = prof.boundary_fn
-        classic = prof.classic
+        polarity = "auto"
+        if boundary_fn is None:
+            # One polarity for the folder (as MembranesEnv decides it), shared by the graph
+            # policy and the pixel pipelines.
+            polarity = membrane_polarity(tuning[0][0])
+            boundary_fn = functools.partial(hessian_ridge_map, polarity=polarity)
+            setup["membrane_polarity"] = polarity
+        boundary_policy = boundary_map_policy(boundary_fn)
         colour = False
+        # The pixel pipelines of benchmarks.folder_eval, tuned on the tuning images only.
+        pixel_baselines = tuned_pixel_baselines(
+            prof.pixel_kind, tuning, background=prof.pixel_background, polarity=polarity
+        )
+        pixel_methods = [
+            PixelMethod(row.name, row.segment, prof.pixel_background) for row in pixel_baselines
+        ]
+        setup["pixel_baselines"] = [
+            {
+                "method": row.name,
+                "options": row.options,
+                "metric": row.metric,
+                "scores": [{"options": o, "score": v} for o, v in row.scores],
+            }
+            for row in pixel_baselines
+        ]
+        setup["pixel_metrics_background"] = prof.pixel_background
     else:
         env_id = env_id or "SuperpixelSeg-Circles-v0"
         seeds = list(seeds)[: limit or None]
@@ -370,25 +441,32 @@ def run(
         )
         graph_background = env.metrics_background
         boundary_policy = baselines.boundary_multicut
-        boundary_fn = gradient_boundaries
-        classic = False
         colour = True
 
+        def make_mws(params):
+            gamma, scale = params
+            return lambda image: mws_on_boundaries(
+                image, gradient_boundaries, gamma=gamma, scale=scale
+            )
+
+        mws_params, mws_scores = tune_pixel(
+            tune_cases, make_mws, MWS_GRID, graph_background, progress=progress
+        )
+        pixel_methods.append(
+            PixelMethod(
+                f"mutex watershed (gamma={mws_params[0]:g}, scale={mws_params[1]:g})",
+                make_mws(mws_params),
+                graph_background,
+            )
+        )
+        setup.update(
+            mws_gamma_scale=mws_params,
+            mws_scores={f"gamma={g},scale={c}": v for (g, c), v in mws_scores.items()},
+        )
+
     beta, beta_scores = tune_graph_beta(tune_cases, boundary_policy, progress=progress)
-
-    def make_mws(params):
-        gamma, scale = params
-        return lambda image: mws_on_boundaries(image, boundary_fn, gamma=gamma, scale=scale)
-
-    mws_params, mws_scores = tune_pixel(
-        tune_cases, make_mws, MWS_GRID, graph_background, progress=progress
-    )
     setup.update(
-        boundary_multicut_beta=beta,
-        beta_scores=beta_scores,
-        mws_gamma_scale=mws_params,
-        mws_scores={f"gamma={g},scale={c}": v for (g, c), v in mws_scores.items()},
-        metrics_background=graph_background,
+        boundary_multicut_beta=beta, beta_scores=beta_scores, metrics_background=graph_background
     )
 
     graph_methods = []
@@ -412,15 +490,6 @@ def run(
             baselines.RoundSegmentsMulticut(),
         ):
             graph_methods.append(GraphMethod(policy.name, policy))
-    pixel_methods = [
-        PixelMethod(
-            f"mutex watershed (gamma={mws_params[0]:g}, scale={mws_params[1]:g})",
-            make_mws(mws_params),
-            graph_background,
-        )
-    ]
-    if classic:
-        pixel_methods.append(PixelMethod("smoothing + Otsu + DT watershed", classic_nuclei, "zero"))
 
     try:
         results, example = evaluate_cases(cases, graph_methods, pixel_methods, progress=progress)
@@ -454,15 +523,23 @@ def run(
     )
 
     table = results_table(results)
-    markdown = (
-        f"## Quality: {title}\n\n{table}\n\n"
-        f"Boundary multicut beta {beta} and mutex-watershed (gamma, scale) {mws_params} tuned on "
-        + (
-            f"the first {len(tune_cases)} images ({', '.join(setup['tuning_images'])})"
-            if data is not None
-            else f"seeds {list(tune_seeds)[0]}..{list(tune_seeds)[-1]}"
+    if data is not None:
+        tuned = (
+            f"Boundary multicut beta {beta} (on SBD) and the pixel pipelines' options (in their "
+            "names; the classic nuclei pipeline on mSA, the others on SBD) tuned on the first "
+            f"{len(tune_cases)} images ({', '.join(setup['tuning_images'])})"
         )
-        + f"; metrics background convention of graph methods: {graph_background!r}.\n"
+        if "membrane_polarity" in setup:
+            tuned += f"; membrane polarity {setup['membrane_polarity']!r}"
+        tuned += f"; metrics background convention of pixel pipelines: {prof.pixel_background!r}"
+    else:
+        tuned = (
+            f"Boundary multicut beta {beta} and mutex-watershed (gamma, scale) {mws_params} "
+            f"tuned on seeds {list(tune_seeds)[0]}..{list(tune_seeds)[-1]}"
+        )
+    markdown = (
+        f"## Quality: {title}\n\n{table}\n\n{tuned}; "
+        f"metrics background convention of graph methods: {graph_background!r}.\n"
     )
     return {
         "markdown": markdown,
