@@ -81,3 +81,62 @@ def test_segment_run_imports_neither_torch_geometric_nor_dynamo(tmp_path):
     )
     assert run.stdout.split() == ["0", "False", "False"], run.stderr
     assert (tmp_path / "out" / "em.tif").is_file()
+
+
+# ----------------------------------------------------- benchmarks.segment_throughput --whole-command
+def test_large_image_folder_is_one_1030x1349_image(tmp_path):
+    import tifffile
+
+    from benchmarks.segment_throughput import large_image_folder
+
+    folder = large_image_folder(tmp_path / "large")
+    assert [p.name for p in folder.iterdir()] == ["large.tif"]
+    image = tifffile.imread(folder / "large.tif")
+    assert image.shape == (1030, 1349) and image.dtype == np.uint16
+    assert image.max() > image.min()
+
+
+def test_same_files_compares_paths_and_bytes(tmp_path):
+    from benchmarks.segment_throughput import same_files
+
+    for name in ("a", "b"):
+        (tmp_path / name / "objects").mkdir(parents=True)
+        (tmp_path / name / "x.tif").write_bytes(b"labels")
+        (tmp_path / name / "objects" / "x.csv").write_bytes(b"rows")
+    assert same_files(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "b" / "objects" / "x.csv").write_bytes(b"rowz")
+    assert not same_files(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "b" / "objects" / "x.csv").unlink()
+    assert not same_files(tmp_path / "a", tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--whole-command"],  # neither --images nor --large
+        ["--whole-command", "--large", "--images", "x"],
+        ["--large", "--baseline", "main"],  # --baseline without --whole-command
+    ],
+)
+def test_segment_throughput_refuses_bad_option_sets(argv):
+    from benchmarks.segment_throughput import main
+
+    with pytest.raises(SystemExit) as error:
+        main(argv)
+    assert error.value.code == 2
+
+
+@pytest.mark.slow
+def test_whole_command_pairs_baseline_and_new_runs(tmp_path):
+    """Two cold runs (this tree as its own baseline): CPU and wall per run, same outputs."""
+    from benchmarks.segment_throughput import whole_command, whole_command_markdown
+
+    images = membrane_folder(tmp_path / "images")
+    result = whole_command("pretrained:membranes", images, tmp_path, repeats=1, baseline=ROOT)
+    assert result["images"] == 1 and len(result["runs"]["baseline"]) == 1
+    for name in ("baseline", "new"):
+        assert 0 < result[name]["cpu_s"] == result[name]["cpu_s_per_image"]
+        assert result[name]["wall_s"] > 0
+        assert (tmp_path / f"{name}-0" / "em.tif").is_file()
+    assert result["identical_outputs"] is True and result["cpu_ratio"] > 0
+    assert "| baseline |" in whole_command_markdown(result)
