@@ -83,6 +83,32 @@ def test_segment_run_imports_neither_torch_geometric_nor_dynamo(tmp_path):
     assert (tmp_path / "out" / "em.tif").is_file()
 
 
+def test_env_without_subgraphs_partitions_as_with_them():
+    """``subgraph_sizes=()`` (what segment builds): no subgraphs drawn, the same segmentation
+    and object scores as an env with subgraphs for the same image and action."""
+    with_sizes = gym.make("SuperpixelSeg-Circles-v0", subgraph_sizes=(6, 12), compute_metrics=False)
+    without = gym.make(
+        "SuperpixelSeg-Circles-v0",
+        subgraph_sizes=(),
+        compute_metrics=False,
+        disable_env_checker=True,  # it refuses the empty "subgraphs" Dict space
+    )
+    obs, _ = with_sizes.reset(seed=3)
+    bare, _ = without.reset(seed=3)
+    assert bare["subgraphs"] == {} and set(obs["subgraphs"]) == {6, 12}
+    np.testing.assert_array_equal(bare["graph"].edges, obs["graph"].edges)
+    action = np.random.default_rng(0).uniform(0, 1, len(obs["graph"].edge_links))
+    *_, info = with_sizes.step(action)
+    _, reward, _, _, bare_info = without.step(action)
+    np.testing.assert_array_equal(bare_info["segmentation"], info["segmentation"])
+    np.testing.assert_array_equal(
+        bare_info["object_rewards"]["scores"], info["object_rewards"]["scores"]
+    )
+    assert dict(bare_info["subgraph_rewards"]) == {} and reward == 0.0
+    with pytest.raises(ValueError, match="distinct integers"):
+        gym.make("SuperpixelSeg-Circles-v0", subgraph_sizes=(6, 6))
+
+
 # ----------------------------------------------------- benchmarks.segment_throughput --whole-command
 def test_large_image_folder_is_one_1030x1349_image(tmp_path):
     import tifffile
