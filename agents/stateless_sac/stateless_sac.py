@@ -445,13 +445,7 @@ class StatelessSAC(OffPolicyAlgorithm):
     ) -> SelfStatelessSAC:
         """Load a checkpoint; a corrupt or incompatible file raises ``ValueError`` saying why."""
         if isinstance(path, str | pathlib.Path):
-            path = pathlib.Path(path)
-            if not path.exists() and path.with_suffix(".zip").exists():
-                path = path.with_suffix(".zip")
-            if not path.exists():
-                raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
-            _check_zip(path)
-            _check_policy_class(path)
+            path = _checked_checkpoint(path)
         try:
             return BaseAlgorithm.load.__func__(  # type: ignore[attr-defined]
                 cls, path, env, device, custom_objects, print_system_info, force_reset, **kwargs
@@ -500,13 +494,7 @@ def load_policy(path: str | os.PathLike, device: torch.device | str = "cpu") -> 
     """
     from stable_baselines3.common.save_util import load_from_zip_file
 
-    path = pathlib.Path(path)
-    if not path.exists() and path.with_suffix(".zip").exists():
-        path = path.with_suffix(".zip")
-    if not path.exists():
-        raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
-    _check_zip(path)
-    _check_policy_class(path)
+    path = _checked_checkpoint(path)
     try:
         data, params, _ = load_from_zip_file(path, device=device)
         # As StatelessSAC.load builds it (SB3's _setup_model), minus the optimisers.
@@ -524,6 +512,19 @@ def load_policy(path: str | os.PathLike, device: torch.device | str = "cpu") -> 
     policy = policy.to(device)
     policy.set_training_mode(False)
     return policy
+
+
+def _checked_checkpoint(path: str | os.PathLike) -> pathlib.Path:
+    """The checkpoint file at ``path`` (``.zip`` added when left out), checked to be a complete
+    zip holding a GNNPolicy; FileNotFoundError or ValueError otherwise."""
+    path = pathlib.Path(path)
+    if not path.exists() and path.with_suffix(".zip").exists():
+        path = path.with_suffix(".zip")
+    if not path.exists():
+        raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
+    _check_zip(path)
+    _check_policy_class(path)
+    return path
 
 
 def _check_zip(path: pathlib.Path) -> None:
