@@ -158,7 +158,9 @@ def test_whole_command_pairs_baseline_and_new_runs(tmp_path):
     from benchmarks.segment_throughput import whole_command, whole_command_markdown
 
     images = membrane_folder(tmp_path / "images")
-    result = whole_command("pretrained:membranes", images, tmp_path, repeats=1, baseline=ROOT)
+    result = whole_command(
+        "pretrained:membranes", images, tmp_path, repeats=1, baseline=ROOT, warmup=0
+    )
     assert result["images"] == 1 and len(result["runs"]["baseline"]) == 1
     for name in ("baseline", "new"):
         assert 0 < result[name]["cpu_s"] == result[name]["cpu_s_per_image"]
