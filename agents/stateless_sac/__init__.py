@@ -7,14 +7,19 @@
 >>> action, _ = model.predict(env.reset(seed=1)[0], deterministic=True)   # doctest: +SKIP
 """
 
-try:
-    import torch  # noqa: F401
-    import torch_geometric  # noqa: F401
-except ImportError as error:  # the env and reward packages work without; the agent does not
-    raise ImportError(
-        f"stateless_sac needs the [agents] extra ({error.name} is missing): install torch first "
-        "(e.g. pip install torch==2.13.0), then pip install 'gym-superpixel-seg[agents]'"
-    ) from error
+import importlib.util
+
+# The env and reward packages work without these; the agent does not. torch_geometric is only
+# looked up here, not imported: importing it costs ~2 s of CPU (it imports torch._dynamo and
+# pandas), which inference (``superpixel-seg segment``) never needs; the modules that use it
+# import it where they do.
+for _name in ("torch", "torch_geometric"):
+    if importlib.util.find_spec(_name) is None:
+        raise ImportError(
+            f"stateless_sac needs the [agents] extra ({_name} is missing): install torch first "
+            "(e.g. pip install torch==2.13.0), then pip install 'gym-superpixel-seg[agents]'",
+            name=_name,
+        )
 
 from stateless_sac.buffers import GraphReplayBuffer  # noqa: E402
 from stateless_sac.policies import GNNPolicy  # noqa: E402

@@ -14,22 +14,25 @@ One observation (or one stored transition) becomes a :class:`GraphData` with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch, Data
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Batch
+
+    from stateless_sac.pyg import GraphData
 
 
-class GraphData(Data):
-    """``Data`` that offsets subgraph edge indices and superpixel ids when batched."""
+def __getattr__(name: str) -> Any:
+    # GraphData lives in stateless_sac.pyg so that importing this module (every agent import)
+    # does not import torch_geometric; it is still reachable as stateless_sac.data.GraphData.
+    if name == "GraphData":
+        from stateless_sac.pyg import GraphData
 
-    def __inc__(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if key.startswith("sg_"):
-            return self.edge_index.size(1)
-        if key == "superpixels":
-            return self.num_nodes
-        return super().__inc__(key, value, *args, **kwargs)
+        return GraphData
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def subgraph_key(k: int) -> str:
@@ -47,6 +50,8 @@ def obs_to_data(
     with_pixels: bool = False,
 ) -> GraphData:
     """Convert one environment observation (and optionally its action and rewards)."""
+    from stateless_sac.pyg import GraphData
+
     graph = obs["graph"]
     nodes = np.asarray(graph.nodes, dtype=np.float32)
     links = np.asarray(graph.edge_links).reshape(-1, 2)
@@ -76,6 +81,8 @@ def obs_to_data(
 
 def collate(items: Sequence[GraphData]) -> Batch:
     """Batch graphs of different sizes into one PyG ``Batch`` (one big disconnected graph)."""
+    from torch_geometric.data import Batch
+
     return Batch.from_data_list(list(items))
 
 

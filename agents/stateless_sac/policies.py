@@ -409,7 +409,8 @@ class GNNPolicy(BasePolicy):
         that partition, and training learns corrections to it (a residual policy) instead of
         starting from random cuts.
     :param action_prior_gain: logit of the prior's action (3: weight 0.95 on a cut edge).
-    :param optimizer_class: optimizer for actor, critics (and U-Net).
+    :param optimizer_class: optimizer for actor, critics (and U-Net); None builds none (a
+        policy that only acts, see :func:`~stateless_sac.stateless_sac.load_policy`).
     :param optimizer_kwargs: extra optimizer arguments (Adam gets ``fused=True`` unless
         ``fused`` or ``foreach`` is given here).
     """
@@ -427,7 +428,7 @@ class GNNPolicy(BasePolicy):
         log_std_bounds: tuple[float, float] = (-5.0, 2.0),
         action_prior_column: int | None = None,
         action_prior_gain: float = 3.0,
-        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_class: type[torch.optim.Optimizer] | None = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
@@ -491,6 +492,9 @@ class GNNPolicy(BasePolicy):
         # The Method 1 U-Net is shared by actor and critics; as SB3's SAC does with a shared
         # features extractor, only the actor's optimizer (and loss) updates it: one optimizer
         # state per parameter. The critic sees its features detached.
+        if self.optimizer_class is None:
+            # Acting only: building an optimizer imports torch._dynamo (~1.4 s of CPU).
+            return
         extra = list(self.unet.parameters()) if self.unet is not None else []
         lr = lr_schedule(1)
         kwargs = fast_optimizer_kwargs(self.optimizer_class, self.optimizer_kwargs)

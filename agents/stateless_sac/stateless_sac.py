@@ -445,13 +445,7 @@ class StatelessSAC(OffPolicyAlgorithm):
     ) -> SelfStatelessSAC:
         """Load a checkpoint; a corrupt or incompatible file raises ``ValueError`` saying why."""
         if isinstance(path, str | pathlib.Path):
-            path = pathlib.Path(path)
-            if not path.exists() and path.with_suffix(".zip").exists():
-                path = path.with_suffix(".zip")
-            if not path.exists():
-                raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
-            _check_zip(path)
-            _check_policy_class(path)
+            path = _checked_checkpoint(path)
         try:
             return BaseAlgorithm.load.__func__(  # type: ignore[attr-defined]
                 cls, path, env, device, custom_objects, print_system_info, force_reset, **kwargs
@@ -472,6 +466,65 @@ class StatelessSAC(OffPolicyAlgorithm):
             ) from e
         except ValueError as e:
             raise ValueError(f"checkpoint {path} cannot be used here: {e}") from e
+
+
+def load_policy(path: str | os.PathLike, device: torch.device | str = "cpu") -> GNNPolicy:
+    """The policy of a :class:`StatelessSAC` checkpoint alone, in eval mode, for acting.
+
+    Builds only the networks and loads their weights: no optimisers, replay buffer, entropy
+    coefficient or env, so it is faster to load than :meth:`StatelessSAC.load` (whose
+    optimisers import ``torch._dynamo``, ~1.4 s of CPU). ``load_policy(p).predict(obs,
+    deterministic=True)`` gives the same actions as ``StatelessSAC.load(p).predict(obs,
+    deterministic=True)``.
+
+    Args:
+        path: the checkpoint (``.zip``; the suffix may be left out).
+        device: torch device of the networks.
+
+    Returns:
+        The :class:`~stateless_sac.policies.GNNPolicy` (no ``actor_optimizer``/``critic_optimizer``).
+
+    Raises:
+        FileNotFoundError: no checkpoint at ``path``.
+        ValueError: a corrupt or truncated file, or one that does not hold a GNNPolicy.
+
+    Examples:
+        >>> policy = load_policy("runs/nuclei/final.zip")  # doctest: +SKIP
+        >>> action, _ = policy.predict(obs, deterministic=True)  # doctest: +SKIP
+    """
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    path = _checked_checkpoint(path)
+    try:
+        data, params, _ = load_from_zip_file(path, device=device)
+        # As StatelessSAC.load builds it (SB3's _setup_model), minus the optimisers.
+        kwargs = {**data["policy_kwargs"], "optimizer_class": None}
+        policy = data["policy_class"](
+            data["observation_space"], data["action_space"], lambda _: 0.0, **kwargs
+        )
+        policy.load_state_dict(params["policy"])
+    except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, KeyError) as e:
+        raise ValueError(
+            f"{path} is not a valid StatelessSAC checkpoint (corrupt or truncated): {e!r}"
+        ) from e
+    except RuntimeError as e:
+        raise ValueError(f"checkpoint {path} does not fit this StatelessSAC/GNNPolicy: {e}") from e
+    policy = policy.to(device)
+    policy.set_training_mode(False)
+    return policy
+
+
+def _checked_checkpoint(path: str | os.PathLike) -> pathlib.Path:
+    """The checkpoint file at ``path`` (``.zip`` added when left out), checked to be a complete
+    zip holding a GNNPolicy; FileNotFoundError or ValueError otherwise."""
+    path = pathlib.Path(path)
+    if not path.exists() and path.with_suffix(".zip").exists():
+        path = path.with_suffix(".zip")
+    if not path.exists():
+        raise FileNotFoundError(f"no StatelessSAC checkpoint at {path}")
+    _check_zip(path)
+    _check_policy_class(path)
+    return path
 
 
 def _check_zip(path: pathlib.Path) -> None:

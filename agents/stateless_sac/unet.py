@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch_geometric.utils import scatter
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -63,5 +62,7 @@ def pool_per_superpixel(
     features: torch.Tensor, superpixels: torch.Tensor, n_nodes: int
 ) -> torch.Tensor:
     """Mean of (B, D, H, W) pixel features per node; ``superpixels`` (B, H, W) holds global node ids."""
+    from torch_geometric.utils import scatter  # here: importing torch_geometric costs ~2 s
+
     flat = features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
     return scatter(flat, superpixels.reshape(-1), dim=0, dim_size=n_nodes, reduce="mean")

@@ -162,7 +162,10 @@ class SuperpixelSegEnv(gym.Env):
     - ``source``: an :class:`ImageSource` drawing images (and ground truth).
     - ``reward``: a :class:`seg_rewards.SegmentationReward`.
     - ``superpixel_fn``: image -> (H, W) consecutive superpixel ids 0..N-1.
-    - ``subgraph_sizes``: subgraph sizes in edges.
+    - ``subgraph_sizes``: subgraph sizes in edges; empty: no subgraphs (for acting only, as
+      ``superpixel-seg segment`` does: the actor never reads them; ``info["subgraph_rewards"]``
+      is then empty and the scalar reward 0.0). Gymnasium's env checker refuses the empty
+      ``"subgraphs"`` space: make such an env with ``gym.make(..., disable_env_checker=True)``.
     - ``max_edges``: length of the action space; a graph with more edges is an error at reset.
     - ``beta``: boundary bias of the multicut costs (> 0.5 favours cutting).
     - ``solver``: multicut solver name, one of ``partition.SOLVERS``.
@@ -222,7 +225,7 @@ class SuperpixelSegEnv(gym.Env):
         if max_edges < 1:
             raise ValueError(f"max_edges must be >= 1, got {max_edges}")
         sizes = tuple(int(k) for k in subgraph_sizes)
-        if not sizes or min(sizes) < 1 or len(set(sizes)) != len(sizes):
+        if min(sizes, default=1) < 1 or len(set(sizes)) != len(sizes):
             raise ValueError(f"subgraph_sizes must be distinct integers >= 1, got {subgraph_sizes}")
         if (pixel_feature_fn is None) != (n_pixel_features == 0):
             raise ValueError("give pixel_feature_fn and n_pixel_features > 0 together, or neither")
@@ -307,8 +310,12 @@ class SuperpixelSegEnv(gym.Env):
                 self._store(key, (sample, superpixels, graph))
 
         start = time.perf_counter()
-        subgraphs = extract_subgraphs(
-            graph.edges, graph.n_nodes, self.subgraph_sizes, self.np_random
+        # No sizes, no extraction: acting alone needs none, and the first extraction of a
+        # process costs ~0.4 s of CPU (numba loads its compiled kernels).
+        subgraphs = (
+            extract_subgraphs(graph.edges, graph.n_nodes, self.subgraph_sizes, self.np_random)
+            if self.subgraph_sizes
+            else {}
         )
         timings["subgraphs"] = time.perf_counter() - start
 
