@@ -14,6 +14,7 @@ from gym_superpixel_seg.alignment import (
 )
 from seg_rewards import (
     BoundaryContrastPrior,
+    BrightBlobsBackgroundPrior,
     BrightShareBackgroundPrior,
     ConvexityPrior,
     DiameterPrior,
@@ -98,6 +99,31 @@ def test_bright_share_background_prior_penalises_a_background_that_swallowed_nuc
     assert score_of(prior, one_missed, image, label=0) == 0.0  # holds ~half the bright pixels
     with pytest.raises(ValueError, match="low"):
         BrightShareBackgroundPrior(low=0.5, high=0.2)
+
+
+def test_bright_blobs_background_prior_counts_swallowed_nuclei_not_pixels():
+    centres = [(12, 12), (12, 52), (52, 12), (52, 52), (32, 32)]
+    image = blob_image((64, 64), centres, sigma=4)
+    image[52, 52] = 0  # keep the image generic
+    dim = blob_image((64, 64), [(32, 32)], sigma=2.5)  # one small dim nucleus in the middle
+    image = np.where(disk((64, 64), (32, 32), 9), 0.8 * dim, image)[..., None]
+    nuclei = sum(disk((64, 64), c, 7) * (i + 1) for i, c in enumerate(centres))
+    prior = BrightBlobsBackgroundPrior(low=0.0, high=0.3)
+    pixel_share = BrightShareBackgroundPrior()
+    assert score_of(prior, nuclei, image, label=0) == 1.0
+    dropped = np.where(nuclei == 5, 0, nuclei)  # the dim nucleus handed to the background
+    # one of five blobs swallowed: 1 - 0.2 / 0.3; the pixel share does not notice it
+    assert score_of(prior, dropped, image, label=0) == pytest.approx(1 - 0.2 / 0.3)
+    assert score_of(pixel_share, dropped, image, label=0) == 1.0
+    # an object that only holds a thin outer ring of a blob swallows nothing
+    ring = np.where(disk((64, 64), (12, 12), 9) & ~disk((64, 64), (12, 12), 7), 6, nuclei)
+    assert score_of(prior, ring, image, label=6) == 1.0
+    # specks below min_size are not nuclei
+    speck = np.zeros((64, 64, 1))
+    speck[5:8, 5:8] = 1.0
+    assert score_of(BrightBlobsBackgroundPrior(min_size=20), np.zeros((64, 64), int), speck, 0) == 1
+    with pytest.raises(ValueError, match="background must be one of"):
+        NucleiReward(background="pixels")
 
 
 def test_boundary_contrast_prior_rejects_a_cut_through_a_flat_interior():

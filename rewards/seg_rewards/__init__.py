@@ -17,6 +17,7 @@ from seg_rewards.mapping import (
 from seg_rewards.measurements import Measurements
 from seg_rewards.microscopy import (
     BoundaryContrastPrior,
+    BrightBlobsBackgroundPrior,
     BrightShareBackgroundPrior,
     DiameterPrior,
     MembraneReward,
@@ -48,6 +49,7 @@ __all__ = [
     "NucleiReward",
     "MembraneReward",
     "DiameterPrior",
+    "BrightBlobsBackgroundPrior",
     "BrightShareBackgroundPrior",
     "BoundaryContrastPrior",
     "AnyBackground",
