@@ -183,6 +183,19 @@ def test_folder_eval_steps_an_agent_in_its_own_observation_with_the_teacher_row(
     # two updates cannot move a residual policy off its teacher: same partition, same scores
     assert result[f"agent {run / 'final.zip'}"] == teacher
     assert teacher["sbd"] > 0.5
+    # the README's figure of a real result: teacher, agent and ground-truth rows
+    from benchmarks import real_example
+
+    figure = real_example.main(
+        ["--agent", str(run / "final.zip"), "--folder", str(folder), "--image", "b",
+         "--out", str(tmp_path / "figure.png")]
+    )  # fmt: skip
+    assert figure.stat().st_size > 10_000
+    with pytest.raises(ValueError, match="no image 'c'"):
+        real_example.main(
+            ["--agent", str(run / "final.zip"), "--folder", str(folder), "--image", "c",
+             "--out", str(tmp_path / "x.png")]
+        )  # fmt: skip
 
 
 def test_shift_suite_builds_the_teacher_column_for_an_agent_that_needs_it(tmp_path):
