@@ -42,7 +42,9 @@ def membrane_folder(folder: Path) -> Path:
 def test_load_policy_acts_as_the_loaded_model_without_optimisers(tmp_path):
     path = checkpoint_path("membranes")
     images = membrane_folder(tmp_path / "images")
-    env = gym.make("SuperpixelSeg-Membranes-v0", images=str(images), labels=None, crop_size=None)
+    env = gym.make(
+        "SuperpixelSeg-Membranes-v0", images=str(images), labels=None, crop_size=None, teacher=True
+    )
     obs, _ = env.reset(seed=0, options={"index": 0})
     policy = load_policy(path)
     expected, _ = StatelessSAC.load(path, device="cpu").predict(obs, deterministic=True)
