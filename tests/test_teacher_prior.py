@@ -213,3 +213,28 @@ def test_shift_suite_builds_the_teacher_column_for_an_agent_that_needs_it(tmp_pa
     summary = json.loads((out / "shift.json").read_text())["summary"]["default"]
     colour = next(v for k, v in summary.items() if k.startswith("off-line colour multicut"))
     assert summary["agent taught.zip"]["sbd"] == colour["sbd"]  # untrained: the teacher
+
+
+# Only nuclei: on the bundled membrane sample (PlantSeg ovule, bright membranes, scale 0.5) the
+# shipped membranes agent merges everything (SBD 0.09, as did the one before it) while its
+# teacher reaches 0.60: a known failure out of its training distribution (docs/benchmarks.md).
+@pytest.mark.parametrize("name", ["nuclei"])
+def test_shipped_real_image_agents_start_from_their_teacher_and_stay_near_it(name):
+    import stateless_sac
+    from stateless_sac.evaluate import agent_policy
+    from stateless_sac.pretrained import env_config
+
+    config = env_config(name)
+    assert config["env_kwargs"]["teacher"] is True
+    env = gym.make(config["env_id"], **{**config["env_kwargs"], "crop_size": None})
+    model = stateless_sac.pretrained(name)
+    assert model.policy.action_prior_column == len(env.unwrapped.edge_feature_names) - 1
+    column = model.policy.action_prior_column
+    images = range(len(env.unwrapped.image_names))
+    agent = baselines.evaluate(env, agent_policy(model), images, image_indices=True)
+    teacher = baselines.evaluate(
+        env, lambda env, obs, rng: obs["graph"].edges[: env.graph.n_edges, column], images,
+        image_indices=True,
+    )  # fmt: skip
+    # on the bundled sample (never trained on, no tuning) the agent keeps its teacher's quality
+    assert np.mean(agent.values("sbd")) > np.mean(teacher.values("sbd")) - 0.05

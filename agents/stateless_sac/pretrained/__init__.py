@@ -1,4 +1,5 @@
-"""Trained checkpoints shipped with the package: ``stateless_sac.pretrained("circles")``."""
+"""Trained checkpoints shipped with the package: ``stateless_sac.pretrained("circles")``,
+``"membranes"`` and ``"nuclei"`` (the real-image ones start from a label-free teacher)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from typing import Any
 _HERE = pathlib.Path(__file__).parent
 
 #: name -> (checkpoint file, env id, env kwargs the agent was trained with)
-CHECKPOINTS: dict[str, str] = {"circles": "circles.zip", "membranes": "membranes.zip"}
+CHECKPOINTS: dict[str, str] = {
+    "circles": "circles.zip",
+    "membranes": "membranes.zip",
+    "nuclei": "nuclei.zip",
+}
 
 
 def checkpoint_path(name: str) -> pathlib.Path:
