@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             seeds=seeds,
             tune_seeds=tune_seeds,
             agents=args.agent or ["pretrained:circles"],
-            shifts=args.shifts.split(",") if args.shifts else tuple(shift.SHIFTS),
+            shifts=shift.parse_shifts(args.shifts) if args.shifts else tuple(shift.SHIFTS),
             image_size=args.image_size,
             progress=progress,
         )

@@ -419,3 +419,14 @@ def test_learner_device_refuses_missing_cuda():
 
     with pytest.raises(SystemExit):
         learner_device(["--devices", "cuda"])
+
+
+def test_shift_names_with_a_comma_can_be_selected():
+    from benchmarks.suites.shift import parse_shifts
+
+    assert parse_shifts("default,512x512, 20 disks,noise_std=0.06") == [
+        "default",
+        "512x512, 20 disks",
+        "noise_std=0.06",
+    ]
+    assert parse_shifts("512x512") == ["512x512"]  # unknown: left for shift_kwargs to refuse

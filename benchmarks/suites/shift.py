@@ -42,6 +42,28 @@ SHIFTS: dict[str, dict[str, Any]] = {
 GROUND_TRUTH = "ground-truth action"
 
 
+def parse_shifts(text: str) -> list[str]:
+    """Comma-separated shift names -> names; a name that itself holds a comma ("512x512, 20
+    disks") is recognised whole.
+
+    Examples:
+        >>> parse_shifts("default,512x512, 20 disks,noise_std=0.06")
+        ['default', '512x512, 20 disks', 'noise_std=0.06']
+    """
+    names: list[str] = []
+    for piece in text.split(","):
+        joined = f"{names[-1]},{piece}" if names else None
+        if (
+            joined is not None
+            and names[-1] not in SHIFTS
+            and any(name.startswith(joined) for name in SHIFTS)
+        ):
+            names[-1] = joined
+        else:
+            names.append(piece)
+    return [name.strip() for name in names]
+
+
 def shift_kwargs(name: str, image_size: int | None = None) -> dict[str, Any]:
     """Env kwargs of shift ``name``; ``image_size`` replaces the default size of shifts that do
     not set their own (small sizes for quick runs)."""
