@@ -331,7 +331,8 @@ def edge_feature_index(env_id: str, env_kwargs: dict[str, Any], name: str) -> in
     """Column of the edge feature ``name`` in ``env_id``'s observations.
 
     Raises:
-        ValueError: the environment has no named edge features, or none called ``name``.
+        ValueError: the environment has no edge feature called ``name`` (the message lists
+            the ones it has).
     """
     import gymnasium as gym
 
