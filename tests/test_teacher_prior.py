@@ -238,3 +238,19 @@ def test_shipped_real_image_agents_start_from_their_teacher_and_stay_near_it(nam
     )  # fmt: skip
     # on the bundled sample (never trained on, no tuning) the agent keeps its teacher's quality
     assert np.mean(agent.values("sbd")) > np.mean(teacher.values("sbd")) - 0.05
+
+
+def test_quality_suite_builds_the_teacher_column_for_an_agent_that_needs_it(tmp_path):
+    import json
+
+    from benchmarks.__main__ import main as benchmarks_main
+
+    env = gym.make("SuperpixelSeg-Circles-v0", subgraph_sizes=(6, 12, 32, 128), teacher=True)
+    model = StatelessSAC("GNNPolicy", env, seed=0, policy_kwargs={"action_prior_column": -1})
+    model.save(tmp_path / "taught.zip")
+    out = tmp_path / "quality"
+    argv = ["run", "quality", "--env", "SuperpixelSeg-Circles-v0", "--seeds", "1", "--tune-seeds"]
+    argv += ["1", "--agent", str(tmp_path / "taught.zip"), "--out", str(out), "--no-progress"]
+    assert benchmarks_main(argv) == 0
+    assert "agent taught.zip" in (out / "quality.md").read_text()
+    assert json.loads((out / "quality.json").read_text())["setup"]["env_kwargs"]["teacher"]

@@ -371,6 +371,7 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     setup: dict[str, Any] = {}
     pixel_methods: list[PixelMethod] = []
+    loaded_agents = [row for row in map(load_agent, agents) if row is not None]
     if data is not None:
         from gym_superpixel_seg.folder import FolderSource
 
@@ -431,6 +432,10 @@ def run(
     else:
         env_id = env_id or "SuperpixelSeg-Circles-v0"
         seeds = list(seeds)[: limit or None]
+        if any(getattr(policy, "needs_teacher", False) for _, policy in loaded_agents):
+            # An agent that starts from a teacher reads its teacher_cut column; the column
+            # changes no other method (they read the env's graph).
+            env_kwargs = {"teacher": True, **(env_kwargs or {})}
         env, cases = env_cases(env_id, seeds, env_kwargs)
         tune_cases = [Case(f"seed {s}", env, int(s)) for s in tune_seeds]
         if set(seeds) & set(tune_seeds):
@@ -469,11 +474,7 @@ def run(
         boundary_multicut_beta=beta, beta_scores=beta_scores, metrics_background=graph_background
     )
 
-    graph_methods = []
-    for spec in agents:
-        loaded = load_agent(spec)
-        if loaded is not None:
-            graph_methods.append(GraphMethod(*loaded))
+    graph_methods = [GraphMethod(*loaded) for loaded in loaded_agents]
     graph_methods += [
         GraphMethod("sp-gt (upper bound)", baselines.ground_truth),
         GraphMethod("all-merge", baselines.all_merge),
