@@ -346,8 +346,6 @@ def _node_features(
     return np.column_stack(columns).astype(np.float32), (mean, peak)
 
 
-#: Name of the teacher's edge feature (1 = a label-free method cuts the edge), last column.
-TEACHER_FEATURE = "teacher_cut"
 #: Edge feature names without pixel channels (see :func:`edge_feature_names` for channels).
 EDGE_FEATURE_NAMES = edge_feature_names()
 #: Node feature names without pixel channels (see :func:`node_feature_names` for channels).
@@ -364,9 +362,6 @@ class RichFeatures:
             ``functools.partial(nuclei_channels, scale=1.0)`` (picklable), or None.
         channel_names: the D names of those channels.
         scale: object scale of the filters.
-        teacher: ``(image, superpixels, edges) -> (E,)`` cut values in [0, 1] of a label-free
-            method (e.g. :func:`~gym_superpixel_seg.baselines.classic_nuclei_cuts`), appended
-            as the last edge feature ``teacher_cut`` (:data:`TEACHER_FEATURE`), or None.
 
     Examples:
         >>> import functools
@@ -379,7 +374,6 @@ class RichFeatures:
     channel_fn: Callable[[np.ndarray], np.ndarray] | None = None
     channel_names: tuple[str, ...] = ()
     scale: float = 1.0
-    teacher: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if (self.channel_fn is None) != (len(self.channel_names) == 0):
@@ -391,8 +385,7 @@ class RichFeatures:
 
     @property
     def edge_feature_names(self) -> tuple[str, ...]:
-        teacher = (TEACHER_FEATURE,) if self.teacher is not None else ()
-        return edge_feature_names(tuple(self.channel_names)) + teacher
+        return edge_feature_names(tuple(self.channel_names))
 
     def __call__(
         self, image: np.ndarray, superpixels: np.ndarray, edges: np.ndarray
@@ -405,14 +398,4 @@ class RichFeatures:
                     f"channel_fn returned shape {channels.shape}; expected (H, W, "
                     f"{len(self.channel_names)}) for channels {self.channel_names}"
                 )
-        nodes, edge_features = rich_graph_features(
-            image, superpixels, edges, channels, scale=self.scale
-        )
-        if self.teacher is None:
-            return nodes, edge_features
-        cuts = np.asarray(self.teacher(image, superpixels, edges), np.float32).reshape(-1, 1)
-        if len(cuts) != len(edge_features) or not np.all((cuts >= 0) & (cuts <= 1)):
-            raise ValueError(
-                f"teacher returned {len(cuts)} values, expected {len(edge_features)} in [0, 1]"
-            )
-        return nodes, np.concatenate([edge_features, cuts], axis=1)
+        return rich_graph_features(image, superpixels, edges, channels, scale=self.scale)
