@@ -47,6 +47,16 @@ DATA_OPTIONS = frozenset(
 )
 
 
+def agent_env_options(agent: str, env_id: str | None = None) -> tuple[str, dict[str, Any]]:
+    """``(env_id, options)``: the env an agent was trained in and its observation options
+    (e.g. ``teacher=True``), without the data, crop, subgraph and reward options
+    (:data:`DATA_OPTIONS`) that an evaluation sets itself."""
+    from stateless_sac.segment import resolve_agent
+
+    spec = resolve_agent(agent, env_id)
+    return spec.env_id, {k: v for k, v in spec.env_kwargs.items() if k not in DATA_OPTIONS}
+
+
 def graph_scores(env: Any, policy: Callable, *, beta: float | None = None) -> list[dict]:
     """Reward and metrics of ``policy`` on every image of the env's folder (one step each)."""
     result = baselines.evaluate(
@@ -282,7 +292,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     from stateless_sac.evaluate import agent_policy
-    from stateless_sac.segment import resolve_agent
     from stateless_sac.stateless_sac import StatelessSAC
 
     make = functools.partial(gym.make, args.env_id, crop_size=None, subgraph_sizes=(6, 12, 32))
@@ -326,8 +335,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for path in args.agent:
         # The agent's own observation options (e.g. teacher=True), but this folder, whole
         # images, the evaluation's subgraphs and the default reward (comparable reward column).
-        spec = resolve_agent(path, args.env_id)
-        own = {k: v for k, v in spec.env_kwargs.items() if k not in DATA_OPTIONS}
+        _, own = agent_env_options(path, args.env_id)
         env = make(images=args.test, **own) if own else test
         methods[f"agent {path}"] = graph_scores(
             env, agent_policy(StatelessSAC.load(path, device="cpu"))

@@ -20,9 +20,8 @@ import numpy as np
 
 import gym_superpixel_seg  # noqa: F401
 from benchmarks.figures import example_panels, method_row
+from benchmarks.folder_eval import agent_env_options
 from gym_superpixel_seg import baselines
-
-DATA_OPTIONS = ("images", "labels", "crop_size", "max_edges", "subgraph_sizes", "reward_kwargs")
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -33,12 +32,10 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     from stateless_sac.evaluate import agent_policy
-    from stateless_sac.segment import resolve_agent
     from stateless_sac.stateless_sac import StatelessSAC
 
-    spec = resolve_agent(args.agent)
-    own = {k: v for k, v in spec.env_kwargs.items() if k not in DATA_OPTIONS}
-    env = gym.make(spec.env_id, images=args.folder, crop_size=None, **own).unwrapped
+    env_id, own = agent_env_options(args.agent)
+    env = gym.make(env_id, images=args.folder, crop_size=None, **own).unwrapped
     stems = [Path(name).stem for name in env.image_names]
     if args.image not in stems:
         raise ValueError(f"no image {args.image!r} in {args.folder} (images: {stems[:5]}...)")
@@ -69,7 +66,7 @@ def main(argv: list[str] | None = None) -> Path:
         )
         rows.append((f"{name}: SBD {metrics['sbd']:.3f}, mSA {metrics['msa']:.3f}", row))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    return example_panels(rows[::-1], args.out, title=f"{spec.env_id}: {args.image}")
+    return example_panels(rows[::-1], args.out, title=f"{env_id}: {args.image}")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,14 @@ class NoReward(SegmentationReward):
 
 
 # ---------------------------------------------------------------- methods
+def teacher_options(policies: Iterable[Any]) -> dict[str, Any]:
+    """``{"teacher": True}`` when one of ``policies`` is an agent that starts from a teacher
+    (it reads the env's ``teacher_cut`` column), else ``{}``. The column changes only the
+    observation, so one env with it serves every other method alike (they read the env's
+    graph)."""
+    return {"teacher": True} if any(getattr(p, "needs_teacher", False) for p in policies) else {}
+
+
 def load_agent(spec: str) -> tuple[str, baselines.Policy] | None:
     """``CKPT`` (a StatelessSAC checkpoint) or ``pretrained:NAME`` -> (name, policy), or None
     with a message when torch / stateless_sac is missing or the checkpoint does not load."""
@@ -432,10 +440,10 @@ def run(
     else:
         env_id = env_id or "SuperpixelSeg-Circles-v0"
         seeds = list(seeds)[: limit or None]
-        if any(getattr(policy, "needs_teacher", False) for _, policy in loaded_agents):
-            # An agent that starts from a teacher reads its teacher_cut column; the column
-            # changes no other method (they read the env's graph).
-            env_kwargs = {"teacher": True, **(env_kwargs or {})}
+        env_kwargs = {
+            **teacher_options(policy for _, policy in loaded_agents),
+            **(env_kwargs or {}),
+        }
         env, cases = env_cases(env_id, seeds, env_kwargs)
         tune_cases = [Case(f"seed {s}", env, int(s)) for s in tune_seeds]
         if set(seeds) & set(tune_seeds):

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 import gym_superpixel_seg  # noqa: F401  (registers the environments)
 from benchmarks import baselines
 from benchmarks.report import markdown_table, mean_std
-from benchmarks.suites.quality import load_agent
+from benchmarks.suites.quality import load_agent, teacher_options
 
 #: name -> env kwargs of each generator change (on top of the env's defaults).
 SHIFTS: dict[str, dict[str, Any]] = {
@@ -139,11 +139,7 @@ def run(
     for name in shifts:
         shift_kwargs(name)  # unknown names fail before any work
     methods = methods_for(env_id, tune_seeds, agents, image_size)
-    # The teacher column changes only the observation (baselines read the env's graph), so one
-    # env with it serves agents that start from a teacher and all other methods alike.
-    teacher = (
-        {"teacher": True} if any(getattr(p, "needs_teacher", False) for _, p, _ in methods) else {}
-    )
+    teacher = teacher_options(policy for _, policy, _ in methods)
     per_seed: dict[str, dict[str, list[dict[str, float]]]] = {}
     summary: dict[str, dict[str, dict]] = {}
     for name in tqdm(shifts, desc="shifts", disable=not progress):
