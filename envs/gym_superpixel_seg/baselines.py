@@ -470,10 +470,14 @@ RIDGE_MWS_BIASES = (0.1, 0.05, 0.0, -0.05)
 RIDGE_MULTICUT_BETAS = (0.45, 0.475, 0.5, 0.525, 0.55, 0.6)
 
 
+#: Hessian scales (px) of :func:`hessian_ridge_map` at object scale 1 (ISBI 2012 EM membranes).
+RIDGE_SIGMAS = (3.0, 4.0, 5.0, 6.0)
+
+
 def hessian_ridge_map(
     image: np.ndarray,
     *,
-    sigmas: Sequence[float] = (3.0, 4.0, 5.0, 6.0),
+    sigmas: Sequence[float] = RIDGE_SIGMAS,
     polarity: str = "auto",
     percentile: float = 99.0,
     smoothing: float = 1.0,
@@ -861,7 +865,7 @@ class RidgeMulticutCuts:
             boundary_fn=functools.partial(
                 hessian_ridge_map,
                 polarity=self.polarity,
-                sigmas=tuple(s * self.scale for s in (3.0, 4.0, 5.0, 6.0)),
+                sigmas=tuple(s * self.scale for s in RIDGE_SIGMAS),
             ),
             beta=self.beta,
         )
