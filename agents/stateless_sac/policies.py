@@ -468,6 +468,10 @@ class GNNPolicy(BasePolicy):
         self.action_prior_column = (
             None if action_prior_column is None else int(action_prior_column) % edge_dim
         )
+        if not (math.isfinite(action_prior_gain) and action_prior_gain >= 0):
+            raise ValueError(
+                f"action_prior_gain must be a finite number >= 0, got {action_prior_gain!r}"
+            )
         self.action_prior_gain = float(action_prior_gain)
         self.unet: UNet | None = None
         if pixel_encoder is not None:
