@@ -7,7 +7,8 @@ python -m benchmarks.agent_throughput --paired [--baseline REF] [--rounds 3] [--
     changes) and on this tree, interleaved in one run (old, new, old, new, ...; each in a fresh
     interpreter), so that both see the same machine load: gradient updates/s and predicts/s
     on recorded Circles transitions, and with ``--train-steps`` the training CLI end to end
-    (env steps/s and updates/s from its JSON summary). Ratios are taken per round.
+    (env steps/s and updates/s from its JSON summary; ``--dataset-size N``: the new code
+    trains on a fixed set of N cached images). Ratios are taken per round.
 """
 
 from __future__ import annotations
@@ -85,6 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--updates", type=int, default=60, help="timed updates per learner run")
     parser.add_argument("--train-steps", type=int, default=0, help="end-to-end CLI runs (0: off)")
     parser.add_argument("--train-rounds", type=int, default=2)
+    parser.add_argument(
+        "--dataset-size",
+        type=int,
+        default=0,
+        help="end-to-end runs of the new code train on a fixed set of this many Circles images "
+        "(finite-dataset mode, Circles dataset_size; 0: the generator, as the old code)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.paired:
@@ -109,15 +117,22 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(paired_markdown(learner, "Learner: recorded Circles transitions, batch 4"))
             if args.train_steps:
+                new_extra = (
+                    ["--train-env-kwargs", json.dumps({"dataset_size": args.dataset_size})]
+                    if args.dataset_size
+                    else []
+                )
                 training = paired_training(
-                    baseline, new=new, rounds=args.train_rounds, total_steps=args.train_steps
+                    baseline,
+                    new=new,
+                    rounds=args.train_rounds,
+                    total_steps=args.train_steps,
+                    new_extra=new_extra,
                 )
-                print(
-                    paired_markdown(
-                        training,
-                        f"Training CLI end to end, --config circles, {args.train_steps} steps",
-                    )
-                )
+                title = f"Training CLI end to end, --config circles, {args.train_steps} steps"
+                if args.dataset_size:
+                    title += f" (new: a fixed set of {args.dataset_size} images, cached)"
+                print(paired_markdown(training, title))
                 print(json.dumps({"learner": learner["runs"], "training": training["runs"]}))
             else:
                 print(json.dumps({"learner": learner["runs"]}))
@@ -330,11 +345,14 @@ def paired_training(
     total_steps: int = 1500,
     config: str = "circles",
     extra: Sequence[str] = (),
+    new_extra: Sequence[str] = (),
     threads: int = 1,
 ) -> dict[str, Any]:
     """End to end: the training CLI of ``baseline`` and of ``new``, alternating (old, new, ...).
 
-    Reads the one-line JSON throughput summary the CLI prints on stderr.
+    ``extra``: CLI arguments of both runs; ``new_extra``: of the new code's runs only (options
+    the old code does not have, e.g. finite-dataset mode). Reads the one-line JSON throughput
+    summary the CLI prints on stderr.
     """
     runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -345,7 +363,7 @@ def paired_training(
                     sys.executable, "-m", "stateless_sac.train", "--config", config,
                     "--total-steps", str(total_steps), "--final-eval-seeds", "0",
                     "--eval-every", "1000000", "--checkpoint-every", "1000000",
-                    "--out", str(out), *extra,
+                    "--out", str(out), *extra, *(new_extra if name == "new" else ()),
                 ]  # fmt: skip
                 result = subprocess.run(
                     command,

@@ -170,3 +170,68 @@ def test_cropping_source_caches_whole_images_and_crops_anew() -> None:
     assert calls.calls == 5  # a new crop each time: superpixels recomputed
     assert len(loads) == len(set(loads)) <= 2  # each whole image read once
     assert cached.cache_stats["misses"] == len(loads)
+
+
+# ----------------------------------------------------------- FiniteSource, Circles dataset_size
+def test_finite_source_is_a_fixed_reproducible_set_of_generated_images() -> None:
+    from gym_superpixel_seg.sources import FiniteSource
+
+    generator = CirclesSource(shape=(64, 64), n_disks=3)
+    data = FiniteSource(generator, 4, seed=7)
+    assert len(data) == 4 and data.image_shape == generator.image_shape
+    first = [data.load(i) for i in range(4)]
+    again = FiniteSource(CirclesSource(shape=(64, 64), n_disks=3), 4, seed=7).load(2)
+    np.testing.assert_array_equal(again.image, first[2].image)
+    np.testing.assert_array_equal(again.ground_truth, first[2].ground_truth)
+    np.testing.assert_array_equal(data.load(-1).image, first[3].image)
+    assert not np.array_equal(first[0].image, first[1].image)
+    other = FiniteSource(generator, 4, seed=8).load(2)
+    assert not np.array_equal(other.image, first[2].image)
+    # sample(rng) draws the index from rng: only dataset images come out
+    drawn = data.sample(np.random.default_rng(0))
+    assert any(np.array_equal(drawn.image, s.image) for s in first)
+    with pytest.raises(IndexError, match="out of range for 4 images"):
+        data.load(4)
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match="n_images"):
+            FiniteSource(generator, bad)
+    with pytest.raises(ValueError, match="seed"):
+        FiniteSource(generator, 2, seed=-1)
+
+
+def test_circles_dataset_size_computes_each_image_once() -> None:
+    """``dataset_size``: a fixed training set in finite-dataset mode; same seeds, same
+    observations and rewards; superpixels computed once per dataset image."""
+    import gymnasium as gym
+
+    import gym_superpixel_seg  # noqa: F401
+
+    def make() -> SuperpixelSegEnv:
+        return gym.make(
+            "SuperpixelSeg-Circles-v0",
+            dataset_size=3,
+            image_size=64,
+            n_disks=3,
+            subgraph_sizes=(6,),
+            compute_metrics=False,
+        ).unwrapped
+
+    env, twin = make(), make()
+    assert env.cache_size == 3
+    counter = CountingSuperpixels()
+    env.superpixel_fn = counter
+    images = []
+    for seed in range(10):
+        obs, _ = env.reset(seed=seed)
+        twin_obs, _ = twin.reset(seed=seed)
+        assert_same_observation(obs, twin_obs)
+        action = np.random.default_rng(seed).uniform(0, 1, env.action_space.shape)
+        assert env.step(action.astype(np.float32))[1] == twin.step(action.astype(np.float32))[1]
+        images.append(obs["image"])
+    distinct = {im.tobytes() for im in images}
+    assert len(distinct) <= 3
+    assert counter.calls == len(distinct) == env.cache_stats["misses"]
+    assert env.cache_stats["hits"] == 10 - len(distinct)
+    # the dataset does not depend on the env's seed: image i is the same in any env
+    dataset = [env.source.load(i).image.tobytes() for i in range(3)]
+    assert distinct <= set(dataset)

@@ -323,3 +323,37 @@ def test_paired_learner_benchmark_reports_ratios() -> None:
         "predicts_per_cpu_s",
     ]
     assert "new/old" in agent_throughput.paired_markdown(result, "tiny")
+
+
+@pytest.mark.slow
+def test_paired_training_benchmark_gives_the_new_code_its_own_options() -> None:
+    """End-to-end harness: both trees train; ``new_extra`` (here finite-dataset mode, which the
+    old code lacks) reaches only the new code's runs."""
+    import json
+
+    from benchmarks import agent_throughput
+
+    root = agent_throughput.REPO_ROOT
+    tiny = ["--subgraph-sizes", "6", "--learning-starts", "2", "--hidden-dim", "8",
+            "--env-kwargs", json.dumps({"image_size": 64, "n_disks": 3}),
+            "--subprocess", "false"]  # fmt: skip
+    with pytest.raises(RuntimeError, match="(?s)new training run failed.*dataset_size must be an integer >= 1"):
+        agent_throughput.paired_training(
+            root,
+            new=root,
+            rounds=1,
+            total_steps=4,
+            extra=tiny,
+            new_extra=["--train-env-kwargs", json.dumps({"dataset_size": -1})],
+        )
+    result = agent_throughput.paired_training(
+        root,
+        new=root,
+        rounds=1,
+        total_steps=4,
+        extra=tiny,
+        new_extra=["--train-env-kwargs", json.dumps({"dataset_size": 2})],
+    )
+    for run in result["runs"]["old"] + result["runs"]["new"]:
+        assert run["env_steps"] == 4 and run["env_steps_per_s"] > 0
+    assert [row[0] for row in result["rows"]] == ["env_steps_per_s", "updates_per_s"]

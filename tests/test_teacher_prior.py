@@ -107,6 +107,13 @@ def test_action_prior_names_a_missing_feature():
         edge_feature_index("SuperpixelSeg-Nuclei-v0", {}, TEACHER_FEATURE)
     with pytest.raises(ValueError, match="not an edge feature index"):
         StatelessSAC("GNNPolicy", nuclei_env(), policy_kwargs={"action_prior_column": 999})
+    for gain in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="action_prior_gain must be a finite number >= 0"):
+            StatelessSAC(
+                "GNNPolicy",
+                nuclei_env(teacher=True),
+                policy_kwargs={"action_prior_column": -1, "action_prior_gain": gain},
+            )
 
 
 @pytest.mark.parametrize(
@@ -134,7 +141,8 @@ def test_train_cli_with_a_teacher_starts_from_its_partition(tmp_path):
     train.main(
         [
             "--out", str(out), "--env-kwargs", json.dumps(env_kwargs), "--subgraph-sizes", "6",
-            "--action-prior", "teacher_cut", "--total-steps", "4", "--learning-starts", "10",
+            "--action-prior", "teacher_cut", "--action-prior-gain", "1.5",
+            "--total-steps", "4", "--learning-starts", "10",
             "--hidden-dim", "8", "--eval-every", "0", "--final-eval-seeds", "0",
             "--subprocess", "false",
         ]
@@ -142,6 +150,7 @@ def test_train_cli_with_a_teacher_starts_from_its_partition(tmp_path):
     model = StatelessSAC.load(out / "final.zip")
     env = gym.make("SuperpixelSeg-Circles-v0", subgraph_sizes=(6,), **env_kwargs)
     assert model.policy.action_prior_column == len(env.unwrapped.edge_feature_names) - 1
+    assert model.policy.action_prior_gain == 1.5
     obs, info = env.reset(seed=11)
     action, _ = model.predict(obs, deterministic=True)  # no update yet: the teacher's action
     teacher = obs["graph"].edges[: info["n_edges"], -1]

@@ -135,7 +135,13 @@ class CirclesEnv(SuperpixelSegEnv):
                 shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {})
             )
         if dataset_size is not None:
-            source = FiniteSource(source, dataset_size, seed=dataset_seed)
+            try:
+                source = FiniteSource(source, dataset_size, seed=dataset_seed)
+            except ValueError as error:  # name the env's options, not the source's
+                message = (
+                    str(error).replace("n_images", "dataset_size").replace("seed", "dataset_seed")
+                )
+                raise ValueError(message) from None
             env_kwargs.setdefault("cache_size", dataset_size)
         if max_edges is None:  # 4096 edges per 256^2 pixels (~3x the most seen at 256^2)
             max_edges = 4096 * max(1, round(source.image_shape[0] * source.image_shape[1] / 256**2))
