@@ -337,7 +337,9 @@ def test_paired_training_benchmark_gives_the_new_code_its_own_options() -> None:
     tiny = ["--subgraph-sizes", "6", "--learning-starts", "2", "--hidden-dim", "8",
             "--env-kwargs", json.dumps({"image_size": 64, "n_disks": 3}),
             "--subprocess", "false"]  # fmt: skip
-    with pytest.raises(RuntimeError, match="(?s)new training run failed.*dataset_size must be an integer >= 1"):
+    with pytest.raises(
+        RuntimeError, match="(?s)new training run failed.*dataset_size must be an integer >= 1"
+    ):
         agent_throughput.paired_training(
             root,
             new=root,
