@@ -232,6 +232,14 @@ def test_circles_dataset_size_computes_each_image_once() -> None:
     assert len(distinct) <= 3
     assert counter.calls == len(distinct) == env.cache_stats["misses"]
     assert env.cache_stats["hits"] == 10 - len(distinct)
+    for bad in (
+        {"dataset_size": 0},
+        {"dataset_size": 2.5},
+        {"dataset_size": 2, "dataset_seed": -1},
+    ):
+        name = "dataset_seed" if "dataset_seed" in bad else "dataset_size"
+        with pytest.raises(ValueError, match=f"^{name} must be an integer"):
+            gym.make("SuperpixelSeg-Circles-v0", image_size=64, **bad)
     # the dataset does not depend on the env's seed: image i is the same in any env
     dataset = [env.source.load(i).image.tobytes() for i in range(3)]
     assert distinct <= set(dataset)

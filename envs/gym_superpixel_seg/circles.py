@@ -15,6 +15,7 @@ from gym_superpixel_seg.sources import (
     CirclesSource,
     FiniteSource,
     RandomizedCirclesSource,
+    check_integer,
 )
 from seg_rewards import SegmentationReward
 from seg_rewards.circles import CircleReward
@@ -135,14 +136,11 @@ class CirclesEnv(SuperpixelSegEnv):
                 shape=(image_size, image_size), n_disks=n_disks, **(source_kwargs or {})
             )
         if dataset_size is not None:
-            try:
-                source = FiniteSource(source, dataset_size, seed=dataset_seed)
-            except ValueError as error:  # name the env's options, not the source's
-                message = (
-                    str(error).replace("n_images", "dataset_size").replace("seed", "dataset_seed")
-                )
-                raise ValueError(message) from None
-            env_kwargs.setdefault("cache_size", dataset_size)
+            # checked here too, so that an error names the env's options, not the source's
+            size = check_integer("dataset_size", dataset_size, 1)
+            seed = check_integer("dataset_seed", dataset_seed, 0)
+            source = FiniteSource(source, size, seed=seed)
+            env_kwargs.setdefault("cache_size", size)
         if max_edges is None:  # 4096 edges per 256^2 pixels (~3x the most seen at 256^2)
             max_edges = 4096 * max(1, round(source.image_shape[0] * source.image_shape[1] / 256**2))
         if reward is None:

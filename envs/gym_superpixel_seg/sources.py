@@ -84,6 +84,14 @@ def validate_ground_truth(ground_truth: np.ndarray, image_shape: tuple[int, ...]
     return truth.astype(np.int64)
 
 
+def check_integer(name: str, value: object, low: int) -> int:
+    """``value`` as an int if it is an integer >= ``low`` (not a bool); else ValueError naming
+    ``name`` (the option as the caller knows it)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 class ImageSource(ABC):
     """Something that draws (image, ground truth) samples from a numpy random generator."""
 
@@ -475,10 +483,9 @@ class FiniteSource(ImageSource):
     """
 
     def __init__(self, source: ImageSource, n_images: int, *, seed: int = 0) -> None:
-        for name, value, low in (("n_images", n_images, 1), ("seed", seed, 0)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        self.source, self.n_images, self.seed = source, int(n_images), int(seed)
+        self.source = source
+        self.n_images = check_integer("n_images", n_images, 1)
+        self.seed = check_integer("seed", seed, 0)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
