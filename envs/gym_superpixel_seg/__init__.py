@@ -13,6 +13,7 @@ from gym_superpixel_seg.sources import (
     CirclesSource,
     FiniteSource,
     ImageSource,
+    IndexedSource,
     RandomizedCirclesSource,
     Sample,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "FiniteSource",
     "RandomizedCirclesSource",
     "ImageSource",
+    "IndexedSource",
     "Sample",
     "SuperpixelSegEnv",
     "__version__",

@@ -37,7 +37,7 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from gym_superpixel_seg.sources import ImageSource, Sample, validate_image
+from gym_superpixel_seg.sources import IndexedSource, Sample, validate_image
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 LABEL_SUFFIXES = (".png", ".tif", ".tiff")
@@ -122,7 +122,7 @@ def _files_by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     return files
 
 
-class FolderSource(ImageSource):
+class FolderSource(IndexedSource):
     """Images from a folder, with instance labels matched by file stem; optional random crops.
 
     See the module docstring for the reading rules and errors.
@@ -285,8 +285,7 @@ class FolderSource(ImageSource):
             IndexError: ``index`` outside ``-len(self)..len(self)-1``.
             ValueError: the image or its label file breaks the reading rules (names the file).
         """
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"image index {index} out of range for {len(self)} images")
+        self.check_index(index)
         path = self._paths[index]
         raw = _read_array(path, "image")
         height, width, channels = _image_layout(raw.shape, path)
@@ -362,9 +361,7 @@ class FolderSource(ImageSource):
 
         All randomness (the image, the crop's corner) comes from ``rng``.
         """
-        if index is None:
-            index = int(rng.integers(len(self)))
-        sample = self.load(index)
+        sample = super().sample(rng, index=index)
         if self.crop_size is None:
             return sample
         return self.crop(sample, rng)

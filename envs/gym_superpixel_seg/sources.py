@@ -105,6 +105,29 @@ class ImageSource(ABC):
         """Draw one sample; all randomness must come from ``rng``."""
 
 
+class IndexedSource(ImageSource):
+    """A finite source: ``len(source)`` images, ``source.load(index)`` gives one, and
+    ``sample(rng)`` is ``load(int(rng.integers(len(source))))`` (what an environment's
+    finite-dataset mode, ``cache_size``, relies on: the index is the cache key)."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of images."""
+
+    @abstractmethod
+    def load(self, index: int) -> Sample:
+        """The ``index``-th image (``-len(self)..len(self)-1``; see :meth:`check_index`)."""
+
+    def check_index(self, index: int) -> None:
+        """Raise IndexError if ``index`` is outside ``-len(self)..len(self)-1``."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"image index {index} out of range for {len(self)} images")
+
+    def sample(self, rng: np.random.Generator, *, index: int | None = None) -> Sample:
+        """A uniformly drawn image (or the ``index``-th)."""
+        return self.load(int(rng.integers(len(self))) if index is None else index)
+
+
 class CirclesSource(ImageSource):
     """Irregular textured disks on a structured background (paper section 4.1).
 
@@ -455,7 +478,7 @@ class CirclesShapeSource(CirclesSource):
         return Sample(np.clip(image, 0, 1).astype(np.float32), ground_truth)
 
 
-class FiniteSource(ImageSource):
+class FiniteSource(IndexedSource):
     """A fixed set of ``n_images`` images drawn once from a generator source (finite dataset).
 
     Image ``i`` is ``source.sample(np.random.default_rng([seed, i]))``: the same for every
@@ -500,22 +523,13 @@ class FiniteSource(ImageSource):
         Raises:
             IndexError: ``index`` outside ``-n_images..n_images-1``.
         """
-        if not -self.n_images <= index < self.n_images:
-            raise IndexError(f"image index {index} out of range for {self.n_images} images")
+        self.check_index(index)
         return self.source.sample(np.random.default_rng([self.seed, int(index) % self.n_images]))
 
-    def sample(self, rng: np.random.Generator, *, index: int | None = None) -> Sample:
-        """A uniformly drawn image of the dataset (or the ``index``-th)."""
-        return self.load(int(rng.integers(self.n_images)) if index is None else index)
 
-
-class ArraySource(ImageSource):
-    """Draws uniformly from a fixed list of images (and optional ground truths).
-
-    A finite source: ``len(source)`` images, ``source.load(index)`` gives one, and
-    ``sample(rng)`` is ``load(int(rng.integers(len(source))))`` (what an environment's
-    finite-dataset mode, ``cache_size``, relies on).
-    """
+class ArraySource(IndexedSource):
+    """Draws uniformly from a fixed list of images (and optional ground truths): an
+    :class:`IndexedSource`."""
 
     def __init__(self, images: list[np.ndarray], ground_truths: list[np.ndarray] | None = None):
         if len(images) == 0:
@@ -552,11 +566,6 @@ class ArraySource(ImageSource):
         Raises:
             IndexError: ``index`` outside ``-len(self)..len(self)-1``.
         """
-        if not -len(self.images) <= index < len(self.images):
-            raise IndexError(f"image index {index} out of range for {len(self.images)} images")
+        self.check_index(index)
         truth = None if self.ground_truths is None else self.ground_truths[index]
         return Sample(self.images[index], truth)
-
-    def sample(self, rng: np.random.Generator, *, index: int | None = None) -> Sample:
-        """A uniformly drawn image (or the ``index``-th)."""
-        return self.load(int(rng.integers(len(self.images))) if index is None else index)
