@@ -22,6 +22,7 @@ import gym_superpixel_seg  # noqa: F401
 from benchmarks.figures import example_panels, method_row
 from benchmarks.folder_eval import agent_env_options
 from gym_superpixel_seg import baselines
+from gym_superpixel_seg.graph import TEACHER_FEATURE
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -41,27 +42,26 @@ def main(argv: list[str] | None = None) -> Path:
         raise ValueError(f"no image {args.image!r} in {args.folder} (images: {stems[:5]}...)")
     index = stems.index(args.image)
     policies = {"ground-truth action": baselines.ground_truth}
-    if "teacher_cut" in env.edge_feature_names:
-        column = env.edge_feature_names.index("teacher_cut")
+    if TEACHER_FEATURE in env.edge_feature_names:
+        column = env.edge_feature_names.index(TEACHER_FEATURE)
         policies["teacher (start of the agent)"] = lambda env, obs, rng: obs["graph"].edges[
             : env.graph.n_edges, column
         ]
     policies["agent"] = agent_policy(StatelessSAC.load(args.agent, device="cpu"))
     rows = []
     for name, policy in policies.items():
-        obs, _ = env.reset(seed=0, options={"index": index})
+        obs, reset_info = env.reset(seed=0, options={"index": index})
         action = np.asarray(policy(env, obs, np.random.default_rng(0)), np.float64)
         _, _, _, _, info = env.step(action)
         metrics = info["metrics"]
-        segmentation = env.current_superpixels.copy()
-        segmentation = np.asarray(info["graph"]["node_labels"])[segmentation]
+        segmentation = np.asarray(info["graph"]["node_labels"])[env.current_superpixels]
         row = method_row(
             env.current_image,
             env.current_superpixels,
             env.graph.edges,
             action=action,
             segmentation=segmentation,
-            ground_truth=env.source.load(index).ground_truth,
+            ground_truth=reset_info.get("ground_truth"),
             max_side=512,
         )
         rows.append((f"{name}: SBD {metrics['sbd']:.3f}, mSA {metrics['msa']:.3f}", row))
